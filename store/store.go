@@ -69,7 +69,8 @@ type ConversationStore interface {
 	// is found here after a restart.
 	Pending(ctx context.Context, q PendingQuery) ([]Message, error)
 
-	// SetProcessing replaces the processing state of an inbound record.
+	// SetProcessing replaces the processing state of an inbound record. It
+	// returns [ErrInvalid] when the record is not an inbound one.
 	SetProcessing(ctx context.Context, tenant channel.TenantID, id MessageID, p Processing) error
 
 	// UpdateDelivery merges u into the delivery state of an outbound record
