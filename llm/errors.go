@@ -34,14 +34,17 @@ var (
 type Error struct {
 	// Provider is the Name of the provider that failed.
 	Provider string
-	Kind     error
+	// Kind is the sentinel that classifies the failure.
+	Kind error
 	// StatusCode is the HTTP status of the provider's answer, 0 if none.
 	StatusCode int
 	// Code is the provider's error code or type ("rate_limit_exceeded").
 	Code string
 	// RetryAfter is how long the provider asked to wait, 0 if it did not say.
 	RetryAfter time.Duration
-	Err        error
+	// Err is the provider's own error. Adapters keep it free of request
+	// content: vendors sometimes quote the prompt in error messages.
+	Err error
 }
 
 // Error implements error.

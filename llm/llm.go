@@ -14,9 +14,11 @@ type Provider interface {
 	Name() string
 
 	// Generate sends req to the model and returns its answer. ctx bounds the
-	// whole call; when it is cancelled Generate returns promptly with an error
-	// wrapping ctx.Err(). Generate must not modify req or keep references to
-	// it after returning, and must be safe for concurrent use.
+	// whole call; when it is cancelled or its deadline passes, Generate
+	// returns promptly with an error wrapping ctx.Err() and not classified
+	// as any sentinel below, so that a cancelled call is never mistaken for
+	// a retryable failure. Generate must not modify req or keep references
+	// to it after returning, and must be safe for concurrent use.
 	//
 	// Failures are returned as (or wrap) [*Error], classified into the
 	// sentinels [ErrRateLimited], [ErrUnavailable], [ErrContextTooLong],

@@ -104,6 +104,36 @@ type ToolCall struct {
 	Args json.RawMessage `json:"args,omitempty"`
 }
 
+// toolCallJSON is the stored form of a ToolCall: Args travel as a JSON
+// string, so that arguments a model wrote as invalid JSON still round-trip
+// byte for byte through any store (encoding/json refuses to marshal an
+// invalid json.RawMessage and compacts a valid one).
+type toolCallJSON struct {
+	ID        string `json:"id"`
+	Synthetic bool   `json:"synthetic,omitempty"`
+	Name      string `json:"name"`
+	Args      string `json:"args,omitempty"`
+}
+
+// MarshalJSON implements [json.Marshaler]: Args are encoded as a string.
+func (c ToolCall) MarshalJSON() ([]byte, error) {
+	return json.Marshal(toolCallJSON{ID: c.ID, Synthetic: c.Synthetic, Name: c.Name, Args: string(c.Args)})
+}
+
+// UnmarshalJSON implements [json.Unmarshaler], reading what MarshalJSON
+// writes.
+func (c *ToolCall) UnmarshalJSON(b []byte) error {
+	var v toolCallJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = ToolCall{ID: v.ID, Synthetic: v.Synthetic, Name: v.Name}
+	if v.Args != "" {
+		c.Args = json.RawMessage(v.Args)
+	}
+	return nil
+}
+
 // ToolResult is the outcome of one tool call.
 type ToolResult struct {
 	CallID string `json:"call_id"`
