@@ -42,17 +42,23 @@ type ConversationStore interface {
 	// returns the earlier record with Duplicate set, also when many calls
 	// with the same key race. Otherwise it creates the subject and
 	// conversation of m.From if needed, updates the subject's profile from
-	// m.Sender and the conversation's LastInboundAt, and records m with role
-	// [User], Turn equal to its ID and processing state [ProcessPending].
-	// When it returns nil the record is durable.
+	// m.Sender and the conversation's LastInboundAt (the latest message time
+	// seen, never moving backwards), and records m with role [User], Time
+	// m.Time (now when zero), Turn equal to its ID and processing state
+	// [ProcessPending]. When it returns nil the record is durable.
+	//
+	// Stores keep times to at least microsecond precision, and the JSON
+	// fields of m (Raw, Reply.Data) as equivalent JSON.
 	//
 	// It returns [ErrInvalid] when m.ID or any field of m.From is empty.
 	AppendInbound(ctx context.Context, m channel.Message) (Appended, error)
 
 	// Append records a message that is not an inbound one: an assistant
 	// reply, tool results, an operator's message or note. It assigns ID and,
-	// when zero, Time (now) and Turn (the new ID), and returns the record.
-	// It returns [ErrInvalid] for role [User] or an empty tenant, and
+	// when zero, Time (now) and Turn (the new ID), keeps every other field
+	// as given, and returns the record. A non-zero Turn names a record of
+	// the same conversation (the message being answered). It returns
+	// [ErrInvalid] for role [User], an unknown role or an empty tenant, and
 	// [ErrNotFound] when the conversation is not the tenant's.
 	Append(ctx context.Context, m Message) (Message, error)
 
@@ -66,7 +72,8 @@ type ConversationStore interface {
 
 	// Pending returns inbound records still in state [ProcessPending],
 	// ordered by ID, filtered by q. Work that was recorded but not finished
-	// is found here after a restart.
+	// is found here after a restart. A query naming a conversation without
+	// its tenant is [ErrInvalid].
 	Pending(ctx context.Context, q PendingQuery) ([]Message, error)
 
 	// SetProcessing replaces the processing state of an inbound record. It
@@ -77,8 +84,9 @@ type ConversationStore interface {
 	// with [Delivery.Merge], atomically, so that concurrent and out-of-order
 	// updates never move the state backwards. The record is the one with ID
 	// u.ID when that is set, otherwise the one of the tenant whose
-	// ProviderID is u.ProviderID. A record without a provider id takes
-	// u.ProviderID. It returns the updated record.
+	// ProviderID is u.ProviderID; neither set, or an inbound record, is
+	// [ErrInvalid]. A record without a provider id takes u.ProviderID; one
+	// that has a provider id keeps it. It returns the updated record.
 	UpdateDelivery(ctx context.Context, tenant channel.TenantID, u DeliveryUpdate) (Message, error)
 
 	// OpenConversation returns the conversation with addr, creating it (and
