@@ -1,0 +1,170 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/llm"
+	"github.com/wagent/wagent/privacy"
+	"github.com/wagent/wagent/store"
+)
+
+// Defaults for the zero values of [Config].
+const (
+	// DefaultHistoryLimit is how many records of a conversation the model
+	// sees, the message being answered included.
+	DefaultHistoryLimit = 10
+	// DefaultMaxSteps is how many model calls one turn may make; the last
+	// one is made with tools disabled so that the turn ends with an answer.
+	DefaultMaxSteps = 8
+	// DefaultWorkers is how many conversations are processed at once.
+	DefaultWorkers = 16
+	// DefaultQueueSize is how many conversations with work may wait for a
+	// worker. Beyond it, messages stay recorded and are picked up by the
+	// next recovery scan.
+	DefaultQueueSize = 1024
+	// DefaultTurnTimeout bounds one turn, model calls and tools included.
+	DefaultTurnTimeout = 2 * time.Minute
+	// DefaultRecoveryInterval is how often Run looks in the store for
+	// recorded messages that no worker has taken (after a restart or an
+	// overflow of the queue).
+	DefaultRecoveryInterval = 30 * time.Second
+)
+
+// Config configures an [Agent]. Store, Model and at least one channel are
+// required; every other zero value means the documented default.
+type Config struct {
+	// Store keeps conversations and makes inbound messages durable.
+	Store store.ConversationStore
+	// Model answers.
+	Model llm.Provider
+	// Channels send replies; each inbound message is answered through the
+	// channel named by its address. Names must be unique.
+	Channels []channel.Channel
+
+	// Instructions are the system instructions given to the model.
+	Instructions string
+	// Tools the model may call. Names must be unique.
+	Tools []Tool
+
+	// Consent, when set, is asked before each turn whether the subject has
+	// withdrawn [privacy.PurposeAssistant] (objection or restriction); such
+	// messages are recorded and skipped.
+	Consent privacy.ConsentLedger
+
+	// HistoryLimit is how many records of the conversation the model sees
+	// (default [DefaultHistoryLimit]). The window is cut at a turn boundary,
+	// so it never starts with a tool result or a reply.
+	HistoryLimit int
+	// MaxSteps bounds the model calls of one turn (default
+	// [DefaultMaxSteps]).
+	MaxSteps int
+	// Workers is how many conversations are processed in parallel (default
+	// [DefaultWorkers]). Messages of one conversation are always processed
+	// one at a time, in the order they were recorded.
+	Workers int
+	// QueueSize bounds the conversations waiting for a worker (default
+	// [DefaultQueueSize]).
+	QueueSize int
+	// TurnTimeout bounds one turn (default [DefaultTurnTimeout]).
+	TurnTimeout time.Duration
+	// RecoveryInterval is how often recorded but unprocessed messages are
+	// looked for (default [DefaultRecoveryInterval]).
+	RecoveryInterval time.Duration
+
+	// Logger receives the agent's logs (nil: [slog.Default]). The normal
+	// flow logs at Debug; failures at Warn and Error. Logs never hold
+	// message text or phone numbers.
+	Logger *slog.Logger
+	// Hooks are called on events, for metrics and tracing.
+	Hooks Hooks
+}
+
+var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// withDefaults validates c and returns it with defaults applied.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("agent: Config.Store is required"))
+	}
+	if c.Model == nil {
+		errs = append(errs, errors.New("agent: Config.Model is required"))
+	}
+	if len(c.Channels) == 0 {
+		errs = append(errs, errors.New("agent: Config.Channels needs at least one channel"))
+	}
+	seen := make(map[channel.Name]bool, len(c.Channels))
+	for i, ch := range c.Channels {
+		switch {
+		case ch == nil:
+			errs = append(errs, fmt.Errorf("agent: Config.Channels[%d] is nil", i))
+		case ch.Name() == "":
+			errs = append(errs, fmt.Errorf("agent: Config.Channels[%d] has an empty name", i))
+		case seen[ch.Name()]:
+			errs = append(errs, fmt.Errorf("agent: two channels are named %q", ch.Name()))
+		default:
+			seen[ch.Name()] = true
+		}
+	}
+	names := make(map[string]bool, len(c.Tools))
+	for i, t := range c.Tools {
+		if t == nil {
+			errs = append(errs, fmt.Errorf("agent: Config.Tools[%d] is nil", i))
+			continue
+		}
+		if v, ok := t.(interface{ err() error }); ok && v.err() != nil {
+			errs = append(errs, v.err())
+			continue
+		}
+		name := t.Definition().Name
+		switch {
+		case !toolName.MatchString(name):
+			errs = append(errs, fmt.Errorf("agent: tool name %q must be 1-64 letters, digits, '_' or '-'", name))
+		case names[name]:
+			errs = append(errs, fmt.Errorf("agent: two tools are named %q", name))
+		default:
+			names[name] = true
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"HistoryLimit", int64(c.HistoryLimit)},
+		{"MaxSteps", int64(c.MaxSteps)},
+		{"Workers", int64(c.Workers)},
+		{"QueueSize", int64(c.QueueSize)},
+		{"TurnTimeout", int64(c.TurnTimeout)},
+		{"RecoveryInterval", int64(c.RecoveryInterval)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("agent: Config.%s must not be negative", f.name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	c.HistoryLimit = orDefault(c.HistoryLimit, DefaultHistoryLimit)
+	c.MaxSteps = orDefault(c.MaxSteps, DefaultMaxSteps)
+	c.Workers = orDefault(c.Workers, DefaultWorkers)
+	c.QueueSize = orDefault(c.QueueSize, DefaultQueueSize)
+	c.TurnTimeout = orDefault(c.TurnTimeout, DefaultTurnTimeout)
+	c.RecoveryInterval = orDefault(c.RecoveryInterval, DefaultRecoveryInterval)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

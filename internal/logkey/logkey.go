@@ -1,0 +1,27 @@
+// Package logkey holds the log/slog attribute keys wagent uses, in one place
+// so that every package names the same thing the same way and log queries
+// keep working.
+//
+// Values logged under these keys never hold message text or phone numbers:
+// ids are opaque or redact themselves (see channel.Text, channel.UserID).
+package logkey
+
+// Attribute keys.
+const (
+	Tenant       = "tenant"
+	Channel      = "channel"
+	Address      = "address"
+	Conversation = "conversation"
+	Message      = "message"     // store record id
+	ProviderID   = "provider_id" // the channel provider's message id
+	Duplicate    = "duplicate"
+	Provider     = "provider" // model provider name
+	Tool         = "tool"
+	Step         = "step"
+	Steps        = "steps"
+	State        = "state"
+	Reason       = "reason"
+	Code         = "code"
+	Duration     = "duration"
+	Error        = "err"
+)
