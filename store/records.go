@@ -280,3 +280,18 @@ type PendingQuery struct {
 	// Limit is the most records to return, the oldest ones; zero returns all.
 	Limit int
 }
+
+// Clone returns a deep copy of m, sharing no memory with it. Stores use it
+// to keep no memory of their callers.
+func (m Message) Clone() Message {
+	if m.Inbound != nil {
+		in := m.Inbound.Clone()
+		m.Inbound = &in
+	}
+	m.Parts = llm.CloneParts(m.Parts)
+	if m.Outbound != nil {
+		out := m.Outbound.Clone()
+		m.Outbound = &out
+	}
+	return m
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/testfill"
 	"github.com/wagent/wagent/store"
 )
 
@@ -108,4 +109,8 @@ func TestDeliveryMerge(t *testing.T) {
 			assert.Equal(t, before, tt.d, "Merge returns a new value and leaves the receiver alone")
 		})
 	}
+}
+
+func TestMessageCloneIsDeep(t *testing.T) {
+	testfill.DeepClone(t, func(m *store.Message) *store.Message { c := m.Clone(); return &c })
 }

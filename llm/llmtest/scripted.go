@@ -123,7 +123,7 @@ func (s *Scripted) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 	s.mu.Lock()
 	s.calls++
 	if !s.noRecording {
-		s.requests = append(s.requests, cloneRequest(req))
+		s.requests = append(s.requests, req.Clone())
 	}
 	var step Step
 	switch {
@@ -141,7 +141,7 @@ func (s *Scripted) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 
 	switch {
 	case step.Response != nil && step.Err == nil && step.Func == nil:
-		return cloneResponse(step.Response), nil
+		return step.Response.Clone(), nil
 	case step.Err != nil && step.Response == nil && step.Func == nil:
 		return nil, step.Err
 	case step.Func != nil && step.Response == nil && step.Err == nil:
@@ -186,7 +186,7 @@ func (s *Scripted) Requests() []*llm.Request {
 	defer s.mu.Unlock()
 	reqs := make([]*llm.Request, len(s.requests))
 	for i, r := range s.requests {
-		reqs[i] = cloneRequest(r)
+		reqs[i] = r.Clone()
 	}
 	return reqs
 }

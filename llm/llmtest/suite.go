@@ -313,7 +313,7 @@ func runCase(t tester, ctx context.Context, p llm.Provider, c Case) {
 	name := p.Name()
 	require.NotEmpty(t, name, ruleName)
 	req := Request(c)
-	before := cloneRequest(req)
+	before := req.Clone()
 	if c == CaseCancelled {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()

@@ -119,7 +119,7 @@ func (s *Store) AppendInbound(ctx context.Context, m channel.Message) (store.App
 	if m.ID == "" || m.From.Channel == "" || m.From.Tenant == "" || m.From.User == "" {
 		return store.Appended{}, fmt.Errorf("memory: append inbound: message id and sender address required: %w", store.ErrInvalid)
 	}
-	in := cloneInbound(&m)
+	in := m.Clone()
 	now := s.clock()
 	key := inboundKey{m.From.Channel, m.From.Tenant, m.ID}
 
@@ -132,7 +132,7 @@ func (s *Store) AppendInbound(ctx context.Context, m channel.Message) (store.App
 		ref := s.refs[id-1]
 		a := store.Appended{Message: ref.conv.recs[ref.i], Conversation: ref.conv.conv, Duplicate: true}
 		s.mu.Unlock()
-		cloneMessageInPlace(&a.Message)
+		a.Message = a.Message.Clone()
 		return a, nil
 	}
 	c := s.open(m.From, now)
@@ -153,14 +153,14 @@ func (s *Store) AppendInbound(ctx context.Context, m channel.Message) (store.App
 		Role:         store.User,
 		Time:         t,
 		ProviderID:   m.ID,
-		Inbound:      in,
+		Inbound:      &in,
 	})
 	s.inbound[key] = id
 	s.pending.add(id)
 	c.pending.add(id)
 	a := store.Appended{Message: c.recs[len(c.recs)-1], Conversation: c.conv}
 	s.mu.Unlock()
-	cloneMessageInPlace(&a.Message)
+	a.Message = a.Message.Clone()
 	return a, nil
 }
 
@@ -179,7 +179,7 @@ func (s *Store) Append(ctx context.Context, m store.Message) (store.Message, err
 	if m.Tenant == "" || m.Turn < 0 {
 		return store.Message{}, fmt.Errorf("memory: append: tenant and a non-negative turn required: %w", store.ErrInvalid)
 	}
-	cloneMessageInPlace(&m)
+	m = m.Clone()
 	if m.Time.IsZero() {
 		m.Time = s.clock()
 	}
@@ -203,7 +203,7 @@ func (s *Store) Append(ctx context.Context, m store.Message) (store.Message, err
 		s.indexProvider(m.Tenant, m.ProviderID, m.ID)
 	}
 	s.mu.Unlock()
-	cloneMessageInPlace(&m)
+	m = m.Clone()
 	return m, nil
 }
 
@@ -224,7 +224,7 @@ func (s *Store) Message(ctx context.Context, tenant channel.TenantID, id store.M
 	}
 	m := *r
 	s.mu.RUnlock()
-	cloneMessageInPlace(&m)
+	m = m.Clone()
 	return m, nil
 }
 
@@ -383,7 +383,7 @@ func (s *Store) UpdateDelivery(ctx context.Context, tenant channel.TenantID, u s
 	r.Delivery, _ = r.Delivery.Merge(u)
 	m := *r
 	s.mu.Unlock()
-	cloneMessageInPlace(&m)
+	m = m.Clone()
 	return m, nil
 }
 
