@@ -477,18 +477,9 @@ func testAppendInboundConcurrentDuplicates(t *testing.T, newStore factory) {
 	m := text("wamid.race", addr(tenantA, userA), "hola", 0)
 	results := make([]store.Appended, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i], errs[i] = s.AppendInbound(t.Context(), m)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	racing(n, func(i int) {
+		results[i], errs[i] = s.AppendInbound(t.Context(), m)
+	})
 
 	const c = "AppendInbound: when many calls with the same key race, the message is recorded once and the others return the earlier record with Duplicate set"
 	fresh := 0
@@ -510,19 +501,10 @@ func testAppendInboundConcurrentMessages(t *testing.T, newStore factory) {
 	const n = 64
 	results := make([]store.Appended, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			m := text(fmt.Sprintf("wamid.burst.%d", i), addr(tenantA, userA), "hola", i)
-			results[i], errs[i] = s.AppendInbound(t.Context(), m)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	racing(n, func(i int) {
+		m := text(fmt.Sprintf("wamid.burst.%d", i), addr(tenantA, userA), "hola", i)
+		results[i], errs[i] = s.AppendInbound(t.Context(), m)
+	})
 
 	const c = "AppendInbound: messages appended concurrently to one conversation are all recorded, with unique ids, in one conversation"
 	seen := make(map[store.MessageID]bool, n)
@@ -1233,18 +1215,9 @@ func testOpenConversationConcurrent(t *testing.T, newStore factory) {
 	const n = 16
 	convs := make([]store.Conversation, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			convs[i], errs[i] = s.OpenConversation(t.Context(), addr(tenantA, userA))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	racing(n, func(i int) {
+		convs[i], errs[i] = s.OpenConversation(t.Context(), addr(tenantA, userA))
+	})
 	const c = "OpenConversation: concurrent calls with one address create one conversation and all return it"
 	for i := range n {
 		require.NoError(t, errs[i], c)
@@ -1721,4 +1694,21 @@ func testCopiesOut(t *testing.T, newStore factory) {
 	require.NoError(t, err, "AppendInbound: a duplicate is not an error")
 	scribble(&dup.Message)
 	check("records returned by AppendInbound for a duplicate")
+}
+
+// racing calls f(0) ... f(n-1) from n goroutines released at the same
+// moment, and returns when all are done.
+func racing(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			f(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
 }
