@@ -663,3 +663,62 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// windowed is a recorder with a customer-service window, like WhatsApp.
+type windowed struct{ *channeltest.Recorder }
+
+func (windowed) ServiceWindow() time.Duration { return 24 * time.Hour }
+
+func TestClosedWindow(t *testing.T) {
+	late := text("wamid.old", "51900000020", "¿siguen ahí?")
+	late.Time = time.Now().Add(-25 * time.Hour) // processed a day late, after an outage
+
+	t.Run("no template: not attempted, recorded as failed", func(t *testing.T) {
+		ch := windowed{channeltest.NewRecorder(channel.WhatsApp)}
+		f := setup(t, func(c *agent.Config) { c.Channels = []channel.Channel{ch} }, llmtest.Reply("sí"))
+		f.receive(t, late)
+		ti := f.waitTurns(t, 1)[0]
+		assert.Equal(t, agent.Failed, ti.Outcome)
+		assert.Equal(t, "send_window_closed", ti.Reason)
+		assert.ErrorIs(t, ti.Err, channel.ErrWindowClosed)
+		assert.Empty(t, ch.Sent())
+		hist, err := f.store.History(t.Context(), tenant, ti.Conversation, store.HistoryQuery{})
+		require.NoError(t, err)
+		assert.Equal(t, channel.Failed, hist[1].Delivery.State)
+		assert.Zero(t, hist[1].Delivery.Attempts, "nothing was attempted")
+	})
+	t.Run("template fallback", func(t *testing.T) {
+		ch := windowed{channeltest.NewRecorder(channel.WhatsApp)}
+		tpl := &channel.Template{Name: "reply_waiting", Language: "es"}
+		f := setup(t, func(c *agent.Config) {
+			c.Channels = []channel.Channel{ch}
+			c.WindowTemplate = tpl
+		}, llmtest.Reply("sí"))
+		f.receive(t, late)
+		assert.Equal(t, agent.Answered, f.waitTurns(t, 1)[0].Outcome)
+		sent := ch.Sent()
+		require.Len(t, sent, 1)
+		assert.Equal(t, tpl, sent[0].Template)
+		assert.Empty(t, sent[0].Text)
+	})
+	t.Run("open window: free-form reply", func(t *testing.T) {
+		ch := windowed{channeltest.NewRecorder(channel.WhatsApp)}
+		f := setup(t, func(c *agent.Config) { c.Channels = []channel.Channel{ch} }, llmtest.Reply("sí"))
+		fresh := late
+		fresh.ID, fresh.Time = "wamid.new", time.Now().Add(-time.Minute)
+		f.receive(t, fresh)
+		assert.Equal(t, agent.Answered, f.waitTurns(t, 1)[0].Outcome)
+		assert.Equal(t, channel.Text("sí"), ch.Sent()[0].Text)
+	})
+}
+
+func TestSendAttemptsAreRecorded(t *testing.T) {
+	f := setup(t, nil, llmtest.Reply("hi"))
+	f.ch.FailNext(&channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrRateLimited, Code: 130429, Attempts: 4})
+	f.receive(t, text("wamid.1", "51900000021", "hola"))
+	ti := f.waitTurns(t, 1)[0]
+	hist, err := f.store.History(t.Context(), tenant, ti.Conversation, store.HistoryQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, 4, hist[1].Delivery.Attempts, "the channel's retries land on the outbound record")
+	assert.Equal(t, 130429, hist[1].Delivery.ErrorCode)
+}

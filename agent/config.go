@@ -51,6 +51,13 @@ type Config struct {
 	// Tools the model may call. Names must be unique.
 	Tools []Tool
 
+	// WindowTemplate is sent instead of a free-form reply when the
+	// conversation's customer-service window has closed on a channel that
+	// has one ([channel.Windowed]), typically a utility template inviting
+	// the customer to continue. Nil: such replies are not attempted and are
+	// recorded as failed with [channel.ErrWindowClosed].
+	WindowTemplate *channel.Template
+
 	// Consent, when set, is asked before each turn whether the subject has
 	// withdrawn [privacy.PurposeAssistant] (objection or restriction); such
 	// messages are recorded and skipped.

@@ -224,6 +224,11 @@ func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
 		return fail("empty_reply", errors.New("agent: the model answered with no text"))
 	}
 	out := channel.Outbound{To: t.conv.Address, Text: channel.Text(text)}
+	windowClosed := a.windowClosed(ch, t.conv)
+	if windowClosed && a.cfg.WindowTemplate != nil {
+		tpl := *a.cfg.WindowTemplate
+		out.Text, out.Template = "", &tpl
+	}
 	rec, err := a.cfg.Store.Append(ctx, t.record(store.Assistant, resp.Message.Parts, &out))
 	if err != nil {
 		return fail("store", err)
@@ -231,20 +236,29 @@ func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
 	out.Correlation = correlation(rec.ID)
 
 	start := time.Now()
-	sent, sendErr := ch.Send(ctx, out)
+	var sent channel.SendResult
+	var sendErr error
+	if windowClosed && out.Template == nil {
+		sendErr = &channel.Error{Channel: ch.Name(), Kind: channel.ErrWindowClosed}
+	} else {
+		sent, sendErr = ch.Send(ctx, out)
+	}
 	if h := a.cfg.Hooks.Sent; h != nil {
 		h(SentInfo{Tenant: t.m.Tenant, Channel: ch.Name(), Conversation: t.conv.ID, Message: rec.ID, Duration: time.Since(start), Err: sendErr})
 	}
 	if a.runCtx.Err() != nil && sendErr != nil {
 		return outcome{} // stopped mid-send: the caller abandons the turn
 	}
-	u := store.DeliveryUpdate{ID: rec.ID, State: channel.Sent, Attempts: 1, Time: time.Now()}
+	u := store.DeliveryUpdate{ID: rec.ID, State: channel.Sent, Attempts: max(1, sent.Attempts), Time: time.Now()}
 	if sendErr != nil {
 		a.n.sendErrors.Add(1)
 		u.State = channel.Failed
 		var ce *channel.Error
 		if errors.As(sendErr, &ce) {
-			u.ErrorCode = ce.Code
+			u.ErrorCode, u.Attempts = ce.Code, max(1, ce.Attempts)
+		}
+		if windowClosed && out.Template == nil {
+			u.Attempts = 0 // not attempted
 		}
 	} else {
 		a.n.sent.Add(1)
@@ -262,6 +276,15 @@ func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
 		return fail(sendReason(sendErr), sendErr)
 	}
 	return outcome{kind: Answered}
+}
+
+// windowClosed reports whether conv's customer-service window on ch, if
+// the channel has one, has closed: the customer wrote last more than the
+// window ago (a backlog processed late, a conversation resumed by an
+// operator).
+func (a *Agent) windowClosed(ch channel.Channel, conv store.Conversation) bool {
+	w, ok := ch.(channel.Windowed)
+	return ok && !conv.LastInboundAt.IsZero() && time.Since(conv.LastInboundAt) > w.ServiceWindow()
 }
 
 // record returns a new record of the turn's conversation.

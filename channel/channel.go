@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // Name identifies a messaging channel. It is part of every [Address] and of
@@ -68,6 +69,9 @@ type Channel interface {
 type SendResult struct {
 	// IDs are the provider's ids of the messages sent, in order.
 	IDs []MessageID
+	// Attempts is how many requests the send took, the channel's own
+	// retries included; 0 means 1.
+	Attempts int
 }
 
 // Receiver takes what a channel's webhook or socket received. The agent
@@ -113,6 +117,16 @@ type TypingIndicator interface {
 	// The indicator disappears when the reply is sent or after a
 	// channel-specific time (WhatsApp: 25 s); callers may call it again.
 	Typing(ctx context.Context, to Address, id MessageID) error
+}
+
+// Windowed is implemented by channels that accept free-form messages only
+// within a customer-service window after the user's latest message
+// (WhatsApp and Instagram: 24 hours). Outside it the agent does not attempt
+// a free-form reply: it sends its configured template, or records the reply
+// as failed with [ErrWindowClosed].
+type Windowed interface {
+	// ServiceWindow returns the window's length. It must not change.
+	ServiceWindow() time.Duration
 }
 
 // MediaFetcher is implemented by channels whose inbound media must be

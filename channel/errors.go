@@ -47,6 +47,9 @@ type Error struct {
 	HTTPStatus int
 	// RetryAfter is how long the provider asked to wait, 0 if it did not say.
 	RetryAfter time.Duration
+	// Attempts is how many requests were made before giving up, the
+	// channel's own retries included; 0 means 1.
+	Attempts int
 	// Err is the provider-specific cause, if any.
 	Err error
 }

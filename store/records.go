@@ -143,6 +143,10 @@ type Message struct {
 	Processing Processing `json:"processing,omitzero"`
 	// Delivery is the state of an outbound record.
 	Delivery Delivery `json:"delivery,omitzero"`
+
+	// ContentRemoved reports that a retention purge removed what was said
+	// (see [Message.WithoutContent]); the record's metadata remains.
+	ContentRemoved bool `json:"content_removed,omitempty"`
 }
 
 // ProcessState is how far the agent got with an inbound message.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wagent/wagent/channel"
 	"github.com/wagent/wagent/internal/testfill"
+	"github.com/wagent/wagent/llm"
 	"github.com/wagent/wagent/store"
 )
 
@@ -113,4 +114,35 @@ func TestDeliveryMerge(t *testing.T) {
 
 func TestMessageCloneIsDeep(t *testing.T) {
 	testfill.DeepClone(t, func(m *store.Message) *store.Message { c := m.Clone(); return &c })
+}
+
+func TestWithoutContent(t *testing.T) {
+	in := &channel.Message{
+		ID: "wamid.1", From: channel.Address{Channel: channel.WhatsApp, Tenant: "t", User: "51987654321"},
+		Time: time.Unix(1, 0), Type: channel.TypeImage, Text: "caption", Media: &channel.Media{Kind: channel.Image, ID: "m1"},
+		Sender: channel.Profile{Name: "Rosa"}, Raw: []byte(`{}`), Errors: []channel.ErrorInfo{{Code: 131051}},
+	}
+	m := store.Message{
+		ID: 7, Tenant: "t", Conversation: "c1", Turn: 7, Role: store.User, Time: time.Unix(2, 0), ProviderID: "wamid.1",
+		Inbound: in, Parts: []llm.Part{llm.TextPart("x")},
+		Outbound:   &channel.Outbound{To: in.From, Text: "reply", Correlation: "wagent:8"},
+		Processing: store.Processing{State: store.ProcessDone, Attempts: 1},
+		Delivery:   store.Delivery{State: channel.Read, ErrorCode: 0},
+	}
+	got := m.WithoutContent()
+	assert.True(t, got.ContentRemoved)
+	assert.Equal(t, &channel.Message{ID: in.ID, From: in.From, Time: in.Time, Type: in.Type, Errors: in.Errors}, got.Inbound)
+	assert.Nil(t, got.Parts)
+	assert.Equal(t, &channel.Outbound{To: in.From, Correlation: "wagent:8"}, got.Outbound)
+	assert.Equal(t, m.Processing, got.Processing)
+	assert.Equal(t, m.Delivery, got.Delivery)
+	assert.Equal(t, channel.Text("caption"), m.Inbound.Text, "the original is left alone")
+
+	noMedia, removed := m.WithoutMedia()
+	assert.True(t, removed)
+	assert.Nil(t, noMedia.Inbound.Media)
+	assert.Equal(t, channel.Text("caption"), noMedia.Inbound.Text, "only media goes")
+	assert.NotNil(t, m.Inbound.Media, "the original is left alone")
+	_, removed = noMedia.WithoutMedia()
+	assert.False(t, removed)
 }
