@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -721,4 +722,82 @@ func TestSendAttemptsAreRecorded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, hist[1].Delivery.Attempts, "the channel's retries land on the outbound record")
 	assert.Equal(t, 130429, hist[1].Delivery.ErrorCode)
+}
+
+func TestTypingIsShownAgainDuringLongTurns(t *testing.T) {
+	f := setup(t, func(c *agent.Config) { c.TypingInterval = time.Millisecond })
+	f.model.Push(llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		if err := f.ch.WaitTypings(ctx, 3); err != nil { // the turn is slow: typing repeats
+			return nil, err
+		}
+		return llmtest.Echo{}.Generate(ctx, req)
+	}))
+	f.receive(t, text("wamid.1", "51900000030", "hola"))
+	assert.Equal(t, agent.Answered, f.waitTurns(t, 1)[0].Outcome)
+	n := len(f.ch.Typings())
+	assert.GreaterOrEqual(t, n, 3)
+	// After the reply no indicator follows: a later turn's first signal is
+	// the next one recorded.
+	f.model.Push(llmtest.Reply("ok"))
+	f.receive(t, text("wamid.2", "51900000030", "gracias"))
+	f.waitTurns(t, 1)
+	assert.Equal(t, channel.MessageID("wamid.2"), f.ch.Typings()[n].MessageID, "no indicator was shown after the first reply")
+}
+
+// fetcher is a recorder that can fetch media, like WhatsApp.
+type fetcher struct {
+	*channeltest.Recorder
+	files map[string][]byte
+}
+
+func (f fetcher) FetchMedia(_ context.Context, _ channel.TenantID, m channel.Media) (io.ReadCloser, error) {
+	data, ok := f.files[m.ID]
+	if !ok {
+		return nil, errors.New("no such media")
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+func TestMediaOfTheAnsweredMessageGoesToTheModel(t *testing.T) {
+	jpeg := []byte("\xff\xd8\xff\xe0 a tiny jpeg")
+	big := bytes.Repeat([]byte("x"), 2048)
+	ch := fetcher{channeltest.NewRecorder(channel.WhatsApp), map[string][]byte{"img-1": jpeg, "pdf-1": []byte("%PDF-1.7"), "big": big}}
+	f := setup(t, func(c *agent.Config) {
+		c.Channels = []channel.Channel{ch}
+		c.MaxMediaBytes = 1024
+	})
+	f.model.SetDefault(llmtest.Reply("ok"))
+	media := func(id string, kind channel.MediaKind, mime string, caption string) channel.Message {
+		m := text("wamid."+id, "51900000031", caption)
+		m.Type, m.Media = channel.Type(kind), &channel.Media{Kind: kind, ID: id, MIMEType: mime}
+		return m
+	}
+	tests := []struct {
+		name string
+		msg  channel.Message
+		want []llm.Part
+	}{
+		{"image with caption", media("img-1", channel.Image, "image/jpeg", "is it damaged?"),
+			[]llm.Part{llm.TextPart("[image] is it damaged?"), {Kind: llm.KindImage, MIMEType: "image/jpeg", Data: jpeg}}},
+		{"pdf document", media("pdf-1", channel.Document, "application/pdf", ""),
+			[]llm.Part{llm.TextPart("[document]"), {Kind: llm.KindDocument, MIMEType: "application/pdf", Data: []byte("%PDF-1.7")}}},
+		{"other documents are described only", media("pdf-1", channel.Document, "application/zip", ""),
+			[]llm.Part{llm.TextPart("[document]")}},
+		{"too large: described only", media("big", channel.Image, "image/png", ""),
+			[]llm.Part{llm.TextPart("[image]")}},
+		{"fetch fails: described only", media("gone", channel.Image, "image/png", ""),
+			[]llm.Part{llm.TextPart("[image]")}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.msg.ID = channel.MessageID(fmt.Sprintf("wamid.media.%d", i))
+			f.receive(t, tt.msg)
+			require.Equal(t, agent.Answered, f.waitTurns(t, 1)[0].Outcome)
+			reqs := f.model.Requests()
+			msgs := reqs[len(reqs)-1].Messages
+			last := msgs[len(msgs)-1]
+			assert.Equal(t, tt.want, last.Parts)
+		})
+	}
+	assert.Contains(t, f.logs.String(), "agent: fetching media failed")
 }

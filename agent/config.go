@@ -29,6 +29,11 @@ const (
 	DefaultQueueSize = 1024
 	// DefaultTurnTimeout bounds one turn, model calls and tools included.
 	DefaultTurnTimeout = 2 * time.Minute
+	// DefaultTypingInterval is how often the typing indicator is shown
+	// again while a turn lasts (WhatsApp hides it after 25 s).
+	DefaultTypingInterval = 20 * time.Second
+	// DefaultMaxMediaBytes caps the media of a message handed to the model.
+	DefaultMaxMediaBytes = 5 << 20
 	// DefaultRecoveryInterval is how often Run looks in the store for
 	// recorded messages that no worker has taken (after a restart or an
 	// overflow of the queue).
@@ -79,6 +84,14 @@ type Config struct {
 	QueueSize int
 	// TurnTimeout bounds one turn (default [DefaultTurnTimeout]).
 	TurnTimeout time.Duration
+	// TypingInterval is how often the typing indicator is shown again
+	// while a turn lasts (default [DefaultTypingInterval]).
+	TypingInterval time.Duration
+	// MaxMediaBytes caps the image, voice note or document of the message
+	// being answered that is handed to the model, on channels that can
+	// fetch media ([channel.MediaFetcher]); larger media is described in
+	// words instead (default [DefaultMaxMediaBytes]).
+	MaxMediaBytes int64
 	// RecoveryInterval is how often recorded but unprocessed messages are
 	// looked for (default [DefaultRecoveryInterval]).
 	RecoveryInterval time.Duration
@@ -148,6 +161,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"QueueSize", int64(c.QueueSize)},
 		{"TurnTimeout", int64(c.TurnTimeout)},
 		{"RecoveryInterval", int64(c.RecoveryInterval)},
+		{"TypingInterval", int64(c.TypingInterval)},
+		{"MaxMediaBytes", c.MaxMediaBytes},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("agent: Config.%s must not be negative", f.name))
@@ -162,6 +177,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.QueueSize = orDefault(c.QueueSize, DefaultQueueSize)
 	c.TurnTimeout = orDefault(c.TurnTimeout, DefaultTurnTimeout)
 	c.RecoveryInterval = orDefault(c.RecoveryInterval, DefaultRecoveryInterval)
+	c.TypingInterval = orDefault(c.TypingInterval, DefaultTypingInterval)
+	c.MaxMediaBytes = orDefault(c.MaxMediaBytes, DefaultMaxMediaBytes)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -93,17 +94,24 @@ func (t *turn) run() outcome {
 	if ch == nil {
 		return fail("no_channel", fmt.Errorf("agent: no channel named %q", conv.Address.Channel))
 	}
-	a.showTyping(ctx, ch, conv.Address, m.ProviderID)
+	stopTyping := a.keepTyping(ctx, ch, conv.Address, m.ProviderID)
+	defer stopTyping()
 
 	hist, err := a.cfg.Store.History(ctx, m.Tenant, m.Conversation, store.HistoryQuery{Through: m.ID, Limit: a.cfg.HistoryLimit})
 	if err != nil {
 		return fail("store", err)
 	}
-	req := &llm.Request{System: a.cfg.Instructions, Messages: historyMessages(hist), Tools: a.toolDefs}
+	msgs := historyMessages(hist)
+	if media, ok := a.fetchMedia(ctx, ch, m); ok && len(msgs) > 0 {
+		last := &msgs[len(msgs)-1] // the customer's turn, this message last
+		last.Parts = append(last.Parts, media)
+	}
+	req := &llm.Request{System: a.cfg.Instructions, Messages: msgs, Tools: a.toolDefs}
 	resp, out := t.generate(req)
 	if resp == nil {
 		return out
 	}
+	stopTyping() // the reply hides the indicator; do not show it again
 	return t.reply(ch, resp)
 }
 
@@ -329,18 +337,105 @@ func (t *turn) finish(out outcome, d time.Duration) {
 	}
 }
 
-// showTyping shows the customer that a reply is coming, where the channel
-// can. It is best-effort.
-func (a *Agent) showTyping(ctx context.Context, ch channel.Channel, to channel.Address, id channel.MessageID) {
-	var err error
+// keepTyping shows the customer that a reply is coming, where the channel
+// can, and shows it again every TypingInterval until the returned stop
+// function is called; after stop returns, no indicator is shown.
+// Failures are logged and otherwise ignored: the indicator is a courtesy.
+func (a *Agent) keepTyping(ctx context.Context, ch channel.Channel, to channel.Address, id channel.MessageID) (stop func()) {
+	var show func(context.Context, channel.Address, channel.MessageID) error
 	if ti, ok := ch.(channel.TypingIndicator); ok {
-		err = ti.Typing(ctx, to, id)
+		show = ti.Typing
 	} else if rm, ok := ch.(channel.ReadMarker); ok {
-		err = rm.MarkRead(ctx, to, id)
+		show = rm.MarkRead // no indicator: at least show the message was read
 	}
+	if show == nil {
+		return func() {}
+	}
+	signal := func() {
+		if err := show(ctx, to, id); err != nil && ctx.Err() == nil {
+			a.log.LogAttrs(ctx, slog.LevelDebug, "agent: typing indicator failed", slog.Any(logkey.Address, to), slog.Any(logkey.Error, err))
+		}
+	}
+	signal()
+	if _, repeats := ch.(channel.TypingIndicator); !repeats {
+		return func() {}
+	}
+	// The timer re-arms itself; mu makes stop wait for a signal in flight,
+	// so that no indicator is shown after the reply.
+	var (
+		mu      sync.Mutex
+		stopped bool
+		timer   *time.Timer
+	)
+	mu.Lock()
+	timer = time.AfterFunc(a.cfg.TypingInterval, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || ctx.Err() != nil {
+			return
+		}
+		signal()
+		timer.Reset(a.cfg.TypingInterval)
+	})
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
+	}
+}
+
+// fetchMedia downloads the image, voice note or document of the message
+// being answered, for channels that can, and returns it as a part for the
+// model. Media that is too large, of another kind, or that cannot be
+// fetched is left to its description in words.
+func (a *Agent) fetchMedia(ctx context.Context, ch channel.Channel, m store.Message) (llm.Part, bool) {
+	f, ok := ch.(channel.MediaFetcher)
+	if !ok || m.Inbound == nil || m.Inbound.Media == nil {
+		return llm.Part{}, false
+	}
+	media := *m.Inbound.Media
+	var kind llm.PartKind
+	switch media.Kind {
+	case channel.Image, channel.Sticker:
+		kind = llm.KindImage
+	case channel.Audio:
+		kind = llm.KindAudio
+	case channel.Document:
+		if media.MIMEType != "application/pdf" {
+			return llm.Part{}, false
+		}
+		kind = llm.KindDocument
+	default:
+		return llm.Part{}, false
+	}
+	if media.Size > a.cfg.MaxMediaBytes {
+		return llm.Part{}, false
+	}
+	data, err := a.readMedia(ctx, f, m.Tenant, media)
 	if err != nil {
-		a.log.LogAttrs(ctx, slog.LevelDebug, "agent: typing indicator failed", slog.Any(logkey.Address, to), slog.Any(logkey.Error, err))
+		a.log.LogAttrs(ctx, slog.LevelWarn, "agent: fetching media failed",
+			slog.String(logkey.Tenant, string(m.Tenant)), slog.Int64(logkey.Message, int64(m.ID)), slog.Any(logkey.Error, err))
+		return llm.Part{}, false
 	}
+	return llm.Part{Kind: kind, MIMEType: media.MIMEType, Data: data, Filename: media.Filename}, true
+}
+
+func (a *Agent) readMedia(ctx context.Context, f channel.MediaFetcher, tenant channel.TenantID, media channel.Media) ([]byte, error) {
+	r, err := f.FetchMedia(ctx, tenant, media)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, a.cfg.MaxMediaBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > a.cfg.MaxMediaBytes {
+		return nil, fmt.Errorf("agent: media larger than %d bytes", a.cfg.MaxMediaBytes)
+	}
+	return data, nil
 }
 
 // modelReason classifies a model failure for store.Processing.Reason.

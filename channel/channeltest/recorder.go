@@ -132,19 +132,43 @@ func (r *Recorder) Reads() []Signal {
 // Wait blocks until at least n messages have been sent, and returns them
 // all, or until ctx is done.
 func (r *Recorder) Wait(ctx context.Context, n int) ([]channel.Outbound, error) {
+	var sent []channel.Outbound
+	err := r.waitFor(ctx, func() bool {
+		if len(r.sent) < n {
+			return false
+		}
+		sent = slices.Clone(r.sent)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("channeltest: waiting for %d sent messages: %w", n, err)
+	}
+	return sent, nil
+}
+
+// WaitTypings blocks until at least n typing indicators have been shown, or
+// until ctx is done.
+func (r *Recorder) WaitTypings(ctx context.Context, n int) error {
+	if err := r.waitFor(ctx, func() bool { return len(r.typing) >= n }); err != nil {
+		return fmt.Errorf("channeltest: waiting for %d typing indicators: %w", n, err)
+	}
+	return nil
+}
+
+// waitFor blocks until done, called with r.mu held, reports true.
+func (r *Recorder) waitFor(ctx context.Context, done func() bool) error {
 	for {
 		r.mu.Lock()
-		if len(r.sent) >= n {
-			sent := slices.Clone(r.sent)
+		if done() {
 			r.mu.Unlock()
-			return sent, nil
+			return nil
 		}
 		changed := r.changed
 		r.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("channeltest: waiting for %d sent messages: %w", n, ctx.Err())
+			return ctx.Err()
 		}
 	}
 }
