@@ -46,7 +46,7 @@ type Agent struct {
 	// which are queued or being processed.
 	queue chan lane
 	mu    sync.Mutex
-	lanes map[lane]laneState
+	lanes map[lane]*laneInfo
 
 	started    atomic.Bool
 	closing    chan struct{} // closed by Shutdown
@@ -57,22 +57,9 @@ type Agent struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 
-	n counters
+	limits contactLimits
+	n      counters
 }
-
-// lane names a conversation's queue of work.
-type lane struct {
-	tenant channel.TenantID
-	conv   store.ConversationID
-}
-
-type laneState uint8
-
-const (
-	laneQueued  laneState = iota + 1 // waiting in the queue
-	laneRunning                      // a worker is processing it
-	laneDirty                        // being processed, and more work arrived
-)
 
 // New returns an agent configured by cfg, or an error naming every problem
 // with cfg. It starts no goroutines; see [Agent.Run].
@@ -87,9 +74,10 @@ func New(cfg Config) (*Agent, error) {
 		channels: make(map[channel.Name]channel.Channel, len(cfg.Channels)),
 		tools:    make(map[string]Tool, len(cfg.Tools)),
 		queue:    make(chan lane, cfg.QueueSize),
-		lanes:    make(map[lane]laneState),
+		lanes:    make(map[lane]*laneInfo),
 		closing:  make(chan struct{}),
 		rescan:   make(chan struct{}, 1),
+		limits:   contactLimits{perMinute: cfg.ContactLimit, m: make(map[lane]*contactLimit)},
 	}
 	for _, ch := range cfg.Channels {
 		a.channels[ch.Name()] = ch
@@ -149,6 +137,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // workers have stopped.
 func (a *Agent) Shutdown(ctx context.Context) error {
 	a.closeOne.Do(func() { close(a.closing) })
+	a.stopTimers()
 	a.mu.Lock()
 	cancel := a.cancel
 	a.mu.Unlock()
@@ -186,6 +175,8 @@ func (a *Agent) Stats() Stats {
 		Sent:       a.n.sent.Load(),
 		SendErrors: a.n.sendErrors.Load(),
 		Overflows:  a.n.overflows.Load(),
+		Throttled:  a.n.throttled.Load(),
+		Retries:    a.n.retries.Load(),
 		Queued:     len(a.queue),
 		Active:     int(a.n.activeTurns.Load()),
 	}
@@ -225,7 +216,7 @@ func (a *Agent) receiveMessage(ctx context.Context, m channel.Message) error {
 		a.n.duplicates.Add(1)
 	} else {
 		a.n.received.Add(1)
-		a.enqueue(lane{tenant: ap.Message.Tenant, conv: ap.Message.Conversation})
+		a.enqueue(lane{tenant: ap.Message.Tenant, conv: ap.Message.Conversation}, time.Now())
 	}
 	a.log.LogAttrs(ctx, slog.LevelDebug, "agent: inbound message recorded",
 		slog.String(logkey.Tenant, string(ap.Message.Tenant)),
@@ -279,157 +270,4 @@ func (a *Agent) receiveStatus(ctx context.Context, s channel.Status) error {
 		return fmt.Errorf("agent: recording delivery status: %w", err)
 	}
 	return nil
-}
-
-// enqueue makes sure the conversation's work will be processed: it queues
-// the lane unless it is queued already, and marks a lane being processed as
-// dirty so that its worker looks again before letting go. When the queue is
-// full the work stays recorded in the store for the recovery scan.
-func (a *Agent) enqueue(l lane) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch a.lanes[l] {
-	case 0:
-		select {
-		case a.queue <- l:
-			a.lanes[l] = laneQueued
-		default:
-			a.n.overflows.Add(1)
-			a.overflowed.Store(true)
-		}
-	case laneRunning:
-		a.lanes[l] = laneDirty
-	}
-}
-
-// worker processes queued conversations until the agent stops.
-func (a *Agent) worker() {
-	defer a.wg.Done()
-	for {
-		select {
-		case <-a.closing:
-			return
-		case <-a.runCtx.Done():
-			return
-		case l := <-a.queue:
-			if !a.stopping() {
-				a.drain(l)
-			}
-			a.release(l)
-		}
-	}
-}
-
-func (a *Agent) stopping() bool {
-	select {
-	case <-a.closing:
-		return true
-	case <-a.runCtx.Done():
-		return true
-	default:
-		return false
-	}
-}
-
-// pendingBatch is how many pending messages of one conversation a worker
-// loads at a time.
-const pendingBatch = 16
-
-// drain processes the pending messages of one conversation in order until
-// none is left, the agent stops, or the store fails (then the recovery scan
-// comes back to it).
-func (a *Agent) drain(l lane) {
-	a.mu.Lock()
-	a.lanes[l] = laneRunning
-	a.mu.Unlock()
-	var last store.MessageID // messages up to here were handled by this drain
-	for {
-		pending, err := a.cfg.Store.Pending(a.runCtx, store.PendingQuery{Tenant: l.tenant, Conversation: l.conv, Limit: pendingBatch})
-		if err != nil {
-			if a.runCtx.Err() == nil {
-				a.log.LogAttrs(a.runCtx, slog.LevelWarn, "agent: loading pending messages failed",
-					slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
-			}
-			return
-		}
-		progressed := false
-		for _, m := range pending {
-			if m.ID <= last {
-				continue // handled already but its state could not be saved
-			}
-			if a.stopping() {
-				return
-			}
-			a.turn(m)
-			last, progressed = m.ID, true
-		}
-		if progressed && len(pending) == pendingBatch {
-			continue
-		}
-		a.mu.Lock()
-		if a.lanes[l] == laneDirty {
-			a.lanes[l] = laneRunning
-			a.mu.Unlock()
-			continue
-		}
-		a.mu.Unlock()
-		return
-	}
-}
-
-// release forgets a lane once its worker is done with it. If work arrived
-// meanwhile (the lane is dirty), the lane is queued again.
-func (a *Agent) release(l lane) {
-	a.mu.Lock()
-	dirty := a.lanes[l] == laneDirty
-	delete(a.lanes, l)
-	a.mu.Unlock()
-	overflowed := a.overflowed.Load() && len(a.queue) <= cap(a.queue)/2
-	if dirty && !a.stopping() {
-		a.enqueue(l)
-	}
-	if overflowed {
-		select {
-		case a.rescan <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// recoveryLoop looks for recorded but unprocessed messages on start, every
-// RecoveryInterval, and when asked after an overflow, and queues their
-// conversations.
-func (a *Agent) recoveryLoop() {
-	defer a.wg.Done()
-	t := time.NewTicker(a.cfg.RecoveryInterval)
-	defer t.Stop()
-	for {
-		a.scan()
-		select {
-		case <-a.closing:
-			return
-		case <-a.runCtx.Done():
-			return
-		case <-t.C:
-		case <-a.rescan:
-		}
-	}
-}
-
-func (a *Agent) scan() {
-	a.overflowed.Store(false)
-	pending, err := a.cfg.Store.Pending(a.runCtx, store.PendingQuery{Limit: a.cfg.QueueSize})
-	if err != nil {
-		if a.runCtx.Err() == nil {
-			a.log.LogAttrs(a.runCtx, slog.LevelWarn, "agent: scanning for pending messages failed", slog.Any(logkey.Error, err))
-		}
-		return
-	}
-	for _, m := range pending {
-		a.enqueue(lane{tenant: m.Tenant, conv: m.Conversation})
-	}
-	if len(pending) == a.cfg.QueueSize {
-		// There may be more: scan again once the queue has room.
-		a.overflowed.Store(true)
-	}
 }

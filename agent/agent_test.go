@@ -56,6 +56,8 @@ func setup(t *testing.T, edit func(*agent.Config), steps ...llmtest.Step) *fixtu
 		Instructions: "You are the assistant of Tienda Sol.",
 		Logger:       slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Hooks:        agent.Hooks{TurnDone: func(ti agent.TurnInfo) { f.turns <- ti }},
+		// One turn per message unless a test is about coalescing.
+		CoalesceWindow: -1,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -78,6 +80,14 @@ func (f *fixture) start(t *testing.T) {
 		cancel()
 		assert.NoError(t, <-done)
 	})
+}
+
+// waitConv returns the conversation of user.
+func (f *fixture) waitConv(t *testing.T, user string) store.ConversationID {
+	t.Helper()
+	conv, err := f.store.OpenConversation(t.Context(), addr(user))
+	require.NoError(t, err)
+	return conv.ID
 }
 
 // waitTurns returns the next n finished turns.
@@ -291,24 +301,111 @@ func TestConversationsRunInParallel(t *testing.T) {
 }
 
 func TestModelErrorIsLoggedAndNotFatal(t *testing.T) {
-	down := &llm.Error{Provider: "scripted", Kind: llm.ErrUnavailable, StatusCode: 503}
-	f := setup(t, nil, llmtest.Fail(down), llmtest.Reply("back again"))
+	bad := &llm.Error{Provider: "scripted", Kind: llm.ErrInvalidRequest, StatusCode: 400}
+	f := setup(t, nil, llmtest.Fail(bad), llmtest.Reply("back again"))
 	f.receive(t, text("wamid.1", "51933333333", "hola"))
 	ti := f.waitTurns(t, 1)[0]
-	assert.Equal(t, agent.Failed, ti.Outcome)
-	assert.Equal(t, "model_unavailable", ti.Reason)
-	assert.ErrorIs(t, ti.Err, llm.ErrUnavailable)
+	assert.Equal(t, agent.Failed, ti.Outcome, "a request the model rejects will not pass by retrying")
+	assert.Equal(t, "model_invalid_request", ti.Reason)
+	assert.ErrorIs(t, ti.Err, llm.ErrInvalidRequest)
 	assert.Empty(t, f.ch.Sent())
 
 	m, err := f.store.Message(t.Context(), tenant, ti.Message)
 	require.NoError(t, err)
 	assert.Equal(t, store.ProcessFailed, m.Processing.State)
-	assert.Equal(t, "model_unavailable", m.Processing.Reason)
+	assert.Equal(t, "model_invalid_request", m.Processing.Reason)
 	assert.Contains(t, f.logs.String(), `"level":"WARN","msg":"agent: turn failed"`)
 
 	f.receive(t, text("wamid.2", "51933333333", "¿hola?"))
 	assert.Equal(t, agent.Answered, f.waitTurns(t, 1)[0].Outcome, "the agent keeps working after a model failure")
 	assert.Equal(t, int64(1), f.agent.Stats().Failed)
+}
+
+func TestModelOutageIsRetriedInOrder(t *testing.T) {
+	down := &llm.Error{Provider: "scripted", Kind: llm.ErrUnavailable, StatusCode: 503}
+	f := setup(t, func(c *agent.Config) {
+		c.RetryDelay = time.Millisecond
+		c.RecoveryInterval = 5 * time.Millisecond
+		c.Apology = "Sorry, we are having trouble answering. We will reply as soon as we can."
+	}, llmtest.Fail(down), llmtest.Fail(down))
+	f.model.SetDefault(echoLast())
+	f.receive(t, text("wamid.1", "51933333334", "first"))
+	f.receive(t, text("wamid.2", "51933333334", "second"))
+
+	var outcomes []agent.Outcome
+	for len(outcomes) < 4 {
+		outcomes = append(outcomes, f.waitTurns(t, 1)[0].Outcome)
+	}
+	assert.Equal(t, []agent.Outcome{agent.Retrying, agent.Retrying, agent.Answered, agent.Answered}, outcomes)
+	sent := f.ch.Sent()
+	require.Len(t, sent, 3)
+	assert.Equal(t, channel.Text("Sorry, we are having trouble answering. We will reply as soon as we can."), sent[0].Text, "one apology, at the first failure")
+	assert.Equal(t, channel.Text("re: first"), sent[1].Text, "the failed message is answered first")
+	assert.Equal(t, channel.Text("re: second"), sent[2].Text, "the later message waited behind it")
+
+	in := inbound(t, f.store, f.waitConv(t, "51933333334"))
+	assert.Equal(t, 3, in[0].Processing.Attempts)
+	assert.Equal(t, store.ProcessDone, in[0].Processing.State)
+	assert.Equal(t, int64(2), f.agent.Stats().Retries)
+}
+
+func TestAttemptsAreBounded(t *testing.T) {
+	f := setup(t, func(c *agent.Config) {
+		c.MaxAttempts = 2
+		c.RetryDelay = time.Millisecond
+		c.RecoveryInterval = 5 * time.Millisecond
+	})
+	f.model.SetDefault(llmtest.Fail(&llm.Error{Provider: "scripted", Kind: llm.ErrRateLimited}))
+	f.receive(t, text("wamid.1", "51933333335", "hola"))
+	got := []agent.Outcome{f.waitTurns(t, 1)[0].Outcome, f.waitTurns(t, 1)[0].Outcome}
+	assert.Equal(t, []agent.Outcome{agent.Retrying, agent.Failed}, got)
+	m, err := f.store.Message(t.Context(), tenant, 1)
+	require.NoError(t, err)
+	assert.Equal(t, store.ProcessFailed, m.Processing.State)
+	assert.Equal(t, 2, m.Processing.Attempts)
+	pending, err := f.store.Pending(t.Context(), store.PendingQuery{})
+	require.NoError(t, err)
+	assert.Empty(t, pending, "a message out of attempts is no longer retried")
+}
+
+func TestCoalescesABurstIntoOneTurn(t *testing.T) {
+	f := setup(t, func(c *agent.Config) { c.CoalesceWindow = 300 * time.Millisecond }, llmtest.Reply("one answer for all three"))
+	// One webhook delivery carrying three messages: they arrive within the
+	// window whatever the machine's speed.
+	f.receive(t, text("wamid.1", "51900000040", "hola"), text("wamid.2", "51900000040", "quiero una chompa"), text("wamid.3", "51900000040", "talla M"))
+	ti := f.waitTurns(t, 1)[0]
+	assert.Equal(t, agent.Answered, ti.Outcome)
+	assert.Equal(t, 3, ti.Messages)
+	assert.Equal(t, []channel.Outbound{{To: addr("51900000040"), Text: "one answer for all three", Correlation: f.ch.Sent()[0].Correlation}}, f.ch.Sent())
+
+	reqs := f.model.Requests()
+	require.Len(t, reqs, 1)
+	require.Len(t, reqs[0].Messages, 1)
+	assert.Equal(t, []llm.Part{llm.TextPart("hola"), llm.TextPart("quiero una chompa"), llm.TextPart("talla M")}, reqs[0].Messages[0].Parts)
+	for _, m := range inbound(t, f.store, ti.Conversation) {
+		assert.Equal(t, store.ProcessDone, m.Processing.State)
+	}
+	hist, err := f.store.History(t.Context(), tenant, ti.Conversation, store.HistoryQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, ti.Message, hist[len(hist)-1].Turn, "the reply belongs to the turn of the latest message")
+}
+
+func TestContactLimit(t *testing.T) {
+	f := setup(t, func(c *agent.Config) { c.ContactLimit = 2 })
+	f.model.SetDefault(echoLast())
+	for i := range 4 {
+		f.receive(t, text(fmt.Sprintf("wamid.%d", i), "51900000050", fmt.Sprintf("m%d", i)))
+		f.waitTurns(t, 1)
+	}
+	var texts []string
+	for _, o := range f.ch.Sent() {
+		texts = append(texts, string(o.Text))
+	}
+	assert.Equal(t, []string{"re: m0", "re: m1", agent.DefaultContactLimitNotice}, texts, "answered up to the limit, told once, then silent")
+	assert.Equal(t, int64(2), f.agent.Stats().Throttled)
+	// Another contact is not affected.
+	f.receive(t, text("wamid.other", "51900000051", "hola"))
+	assert.Equal(t, agent.Answered, f.waitTurns(t, 1)[0].Outcome)
 }
 
 type weatherArgs struct {
@@ -538,7 +635,7 @@ func TestShutdownWaitsForTurnsInProgress(t *testing.T) {
 		<-release
 		return llmtest.Echo{}.Generate(ctx, req)
 	}))
-	a, err := agent.New(agent.Config{Store: st, Model: model, Channels: []channel.Channel{ch}})
+	a, err := agent.New(agent.Config{Store: st, Model: model, Channels: []channel.Channel{ch}, CoalesceWindow: -1})
 	require.NoError(t, err)
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(context.Background()) }()
@@ -576,7 +673,7 @@ func TestShutdownDeadlineLeavesWorkForTheNextStart(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}))
-	a, err := agent.New(agent.Config{Store: st, Model: blocked, Channels: []channel.Channel{ch}})
+	a, err := agent.New(agent.Config{Store: st, Model: blocked, Channels: []channel.Channel{ch}, CoalesceWindow: -1})
 	require.NoError(t, err)
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(context.Background()) }()
@@ -592,7 +689,7 @@ func TestShutdownDeadlineLeavesWorkForTheNextStart(t *testing.T) {
 	require.Len(t, pending, 1, "the abandoned message stays pending")
 
 	// A new agent on the same store picks it up on start.
-	b, err := agent.New(agent.Config{Store: st, Model: llmtest.NewScripted(llmtest.Reply("sorry for the wait")), Channels: []channel.Channel{ch}})
+	b, err := agent.New(agent.Config{Store: st, Model: llmtest.NewScripted(llmtest.Reply("sorry for the wait")), Channels: []channel.Channel{ch}, CoalesceWindow: -1})
 	require.NoError(t, err)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -644,7 +741,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 		assert.NotContains(t, logs, s)
 	}
 	assert.Contains(t, logs, "agent: turn answered")
-	assert.Contains(t, logs, "agent: turn failed")
+	assert.Contains(t, logs, "agent: turn retrying")
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes by the logger.

@@ -28,6 +28,10 @@ func benchAgent(b *testing.B, hooks agent.Hooks) (*agent.Agent, *channeltest.Rec
 		Instructions: "You are the assistant of Tienda Sol.",
 		Logger:       slog.New(slog.DiscardHandler),
 		Hooks:        hooks,
+		// Measure the turn itself: no 2 s wait for a pause, and no per
+		// contact limit (each of the 100 contacts sends b.N/100 messages).
+		CoalesceWindow: -1,
+		ContactLimit:   -1,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -34,6 +34,21 @@ const (
 	DefaultTypingInterval = 20 * time.Second
 	// DefaultMaxMediaBytes caps the media of a message handed to the model.
 	DefaultMaxMediaBytes = 5 << 20
+	// DefaultCoalesceWindow is how long the agent waits for a customer to
+	// pause before answering, so that messages sent in a burst get one
+	// answer.
+	DefaultCoalesceWindow = 2 * time.Second
+	// DefaultMaxAttempts is how many times a message is tried when its turn
+	// fails for a reason that may pass.
+	DefaultMaxAttempts = 5
+	// DefaultRetryDelay is the wait before the second attempt at a message;
+	// it doubles with each attempt.
+	DefaultRetryDelay = 30 * time.Second
+	// DefaultContactLimit is how many messages per minute one contact may
+	// have answered.
+	DefaultContactLimit = 30
+	// DefaultContactLimitNotice is told once to a contact over the limit.
+	DefaultContactLimitNotice = "You are sending messages faster than we can answer. Please wait a minute and write again."
 	// DefaultRecoveryInterval is how often Run looks in the store for
 	// recorded messages that no worker has taken (after a restart or an
 	// overflow of the queue).
@@ -95,6 +110,33 @@ type Config struct {
 	// RecoveryInterval is how often recorded but unprocessed messages are
 	// looked for (default [DefaultRecoveryInterval]).
 	RecoveryInterval time.Duration
+
+	// CoalesceWindow is how long the agent waits after a customer's message
+	// for more before answering: messages sent within it of each other are
+	// answered in one turn (default [DefaultCoalesceWindow]; a customer who
+	// keeps writing waits at most four windows). Negative: every message is
+	// answered on its own, as soon as a worker is free.
+	CoalesceWindow time.Duration
+	// MaxAttempts is how many times a message is tried when its turn fails
+	// for a reason that may pass: the model rate limited, unavailable or
+	// too slow, the store failing (default [DefaultMaxAttempts]). Between
+	// attempts the message stays pending, and later messages of the
+	// conversation wait behind it, keeping the order.
+	MaxAttempts int
+	// RetryDelay is the wait before the second attempt, doubling with each
+	// attempt up to 30 minutes (default [DefaultRetryDelay]).
+	RetryDelay time.Duration
+	// Apology, when set, is sent to the customer once when their message
+	// could not be answered at the first attempt (the model failed), so that
+	// nobody is left without a word while it is retried.
+	Apology string
+	// ContactLimit is how many messages per minute one contact may have
+	// answered (default [DefaultContactLimit]; negative: no limit). Beyond
+	// it messages are recorded but not answered, counted in
+	// Stats.Throttled, and the contact is told once with
+	// ContactLimitNotice (default [DefaultContactLimitNotice]).
+	ContactLimit       int
+	ContactLimitNotice string
 
 	// Logger receives the agent's logs (nil: [slog.Default]). The normal
 	// flow logs at Debug; failures at Warn and Error. Logs never hold
@@ -163,6 +205,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"RecoveryInterval", int64(c.RecoveryInterval)},
 		{"TypingInterval", int64(c.TypingInterval)},
 		{"MaxMediaBytes", c.MaxMediaBytes},
+		{"MaxAttempts", int64(c.MaxAttempts)},
+		{"RetryDelay", int64(c.RetryDelay)},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("agent: Config.%s must not be negative", f.name))
@@ -179,6 +223,11 @@ func (c Config) withDefaults() (Config, error) {
 	c.RecoveryInterval = orDefault(c.RecoveryInterval, DefaultRecoveryInterval)
 	c.TypingInterval = orDefault(c.TypingInterval, DefaultTypingInterval)
 	c.MaxMediaBytes = orDefault(c.MaxMediaBytes, DefaultMaxMediaBytes)
+	c.CoalesceWindow = orDefault(c.CoalesceWindow, DefaultCoalesceWindow)
+	c.MaxAttempts = orDefault(c.MaxAttempts, DefaultMaxAttempts)
+	c.RetryDelay = orDefault(c.RetryDelay, DefaultRetryDelay)
+	c.ContactLimit = orDefault(c.ContactLimit, DefaultContactLimit)
+	c.ContactLimitNotice = orDefault(c.ContactLimitNotice, DefaultContactLimitNotice)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -21,7 +21,10 @@ import (
 //     text; internal notes are not shown to the model;
 //   - the window starts at a customer message: leading replies and tool
 //     results whose question fell out of the window are dropped.
-func historyMessages(recs []store.Message) []llm.Message {
+//
+// media holds, by record id, media parts fetched for customer messages;
+// each follows its message's description.
+func historyMessages(recs []store.Message, media map[store.MessageID]llm.Part) []llm.Message {
 	msgs := make([]llm.Message, 0, len(recs))
 	add := func(role llm.Role, parts []llm.Part, mergeable bool) {
 		if n := len(msgs); mergeable && n > 0 && msgs[n-1].Role == role && len(msgs[n-1].ToolCalls()) == 0 {
@@ -34,7 +37,11 @@ func historyMessages(recs []store.Message) []llm.Message {
 		r := &recs[i]
 		switch r.Role {
 		case store.User:
-			add(llm.User, inboundParts(r.Inbound), true)
+			parts := inboundParts(r.Inbound)
+			if p, ok := media[r.ID]; ok {
+				parts = append(parts, p)
+			}
+			add(llm.User, parts, true)
 		case store.Assistant:
 			calls := hasToolCalls(r.Parts)
 			switch {

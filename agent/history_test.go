@@ -86,7 +86,7 @@ func TestHistoryMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, historyMessages(tt.recs))
+			assert.Equal(t, tt.want, historyMessages(tt.recs, nil))
 		})
 	}
 }

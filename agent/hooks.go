@@ -95,14 +95,21 @@ const (
 	Answered Outcome = "answered"
 	Skipped  Outcome = "skipped"
 	Failed   Outcome = "failed"
+	// Retrying: the turn failed for a reason that may pass; its messages
+	// stay pending and are tried again after Config.RetryDelay.
+	Retrying Outcome = "retrying"
 )
 
 // TurnInfo describes the end of the handling of one inbound message.
 type TurnInfo struct {
 	Tenant       channel.TenantID
 	Conversation store.ConversationID
-	Message      store.MessageID
-	Outcome      Outcome
+	// Message is the inbound record answered: the latest of the turn when
+	// several messages were coalesced.
+	Message store.MessageID
+	// Messages is how many inbound messages the turn handled.
+	Messages int
+	Outcome  Outcome
 	// Reason is a short machine-readable cause for skipped and failed
 	// turns, as recorded in store.Processing.Reason.
 	Reason   string
@@ -125,6 +132,12 @@ type Stats struct {
 	ToolErrors int64 // tool calls that returned an error to the model
 	Sent       int64 // replies accepted by a channel
 	SendErrors int64 // replies a channel refused or failed to send
+	// Throttled counts messages not answered because their contact went
+	// over Config.ContactLimit.
+	Throttled int64
+	// Retries counts turns that failed for a reason that may pass and whose
+	// messages were left pending for another attempt.
+	Retries int64
 	// Overflows counts conversations that found the queue full; their
 	// messages stayed recorded and were left to the recovery scan.
 	Overflows int64
@@ -139,4 +152,5 @@ type counters struct {
 	answered, skipped, failed                atomic.Int64
 	modelCalls, toolCalls, toolErrors        atomic.Int64
 	sent, sendErrors, overflows, activeTurns atomic.Int64
+	throttled, retries                       atomic.Int64
 }

@@ -22,14 +22,18 @@ import (
 // recorded as sent.
 const persistTimeout = 10 * time.Second
 
-// turn handles one inbound message: gates, history, the model and its tools,
-// then records and sends the reply and records the outcome.
+// turn handles the inbound messages of one conversation answered together
+// (one, or several coalesced): gates, history, the model and its tools, then
+// records and sends the reply and records the outcome on every message.
 type turn struct {
-	a     *Agent
-	ctx   context.Context
-	m     store.Message
-	conv  store.Conversation
-	info  Turn
+	a    *Agent
+	ctx  context.Context
+	msgs []store.Message // answered together, in order
+	m    store.Message   // the latest of msgs: the history runs through it
+	conv store.Conversation
+	ch   channel.Channel
+	info Turn
+	// steps and usage count the model calls.
 	steps int
 	usage llm.Usage
 }
@@ -45,28 +49,63 @@ func skip(reason string) outcome { return outcome{kind: Skipped, reason: reason}
 
 func fail(reason string, err error) outcome { return outcome{kind: Failed, reason: reason, err: err} }
 
-func (a *Agent) turn(m store.Message) {
+// errAbandoned marks a send cut short because the agent was stopped.
+var errAbandoned = errors.New("agent: stopped while sending")
+
+// turn runs a turn over msgs and records its outcome. It reports whether
+// the messages were left pending, to be tried again later (the turn failed
+// for a reason that may pass, or the agent is stopping); later messages of
+// the conversation must then wait.
+func (a *Agent) turn(msgs []store.Message) (pending bool) {
 	start := time.Now()
 	a.n.activeTurns.Add(1)
 	defer a.n.activeTurns.Add(-1)
 	ctx, cancel := context.WithTimeout(a.runCtx, a.cfg.TurnTimeout)
 	defer cancel()
 
-	t := &turn{a: a, ctx: ctx, m: m}
+	t := &turn{a: a, ctx: ctx, msgs: msgs, m: msgs[len(msgs)-1]}
 	out := t.run()
 	if a.runCtx.Err() != nil && out.kind != Answered {
-		// The agent was stopped mid-turn. The message stays pending and is
+		// The agent was stopped mid-turn. The messages stay pending and are
 		// processed again on the next start. (A turn whose reply went out is
 		// recorded as answered whatever happens, so it is never answered
 		// twice.)
 		a.log.LogAttrs(ctx, slog.LevelDebug, "agent: turn abandoned at shutdown",
-			slog.String(logkey.Tenant, string(m.Tenant)), slog.Int64(logkey.Message, int64(m.ID)))
-		return
+			slog.String(logkey.Tenant, string(t.m.Tenant)), slog.Int64(logkey.Message, int64(t.m.ID)))
+		return true
 	}
 	if out.kind == Failed && ctx.Err() != nil {
 		out.reason, out.err = "timeout", fmt.Errorf("agent: turn exceeded %s: %w", a.cfg.TurnTimeout, out.err)
 	}
-	t.finish(out, time.Since(start))
+	if out.kind == Failed {
+		t.apologize(out)
+		if mayPass(out.reason) {
+			out.kind = Retrying
+		}
+	}
+	return t.finish(out, time.Since(start))
+}
+
+// mayPass reports whether a turn that failed for reason may succeed later.
+func mayPass(reason string) bool {
+	switch reason {
+	case "timeout", "store", "model_rate_limited", "model_unavailable":
+		return true
+	}
+	return false
+}
+
+// apologize tells the customer, once per message, that their message could
+// not be answered yet, when Config.Apology is set and the model is what
+// failed (a failing channel would not carry the apology either).
+func (t *turn) apologize(out outcome) {
+	if t.a.cfg.Apology == "" || t.ch == nil || t.m.Processing.Attempts > 0 || strings.HasPrefix(out.reason, "send_") || out.reason == "store" {
+		return
+	}
+	if _, err := t.deliver(store.System, nil, channel.Outbound{To: t.conv.Address, Text: channel.Text(t.a.cfg.Apology)}); err != nil {
+		t.a.log.LogAttrs(t.ctx, slog.LevelWarn, "agent: sending the apology failed",
+			slog.String(logkey.Tenant, string(t.m.Tenant)), slog.String(logkey.Conversation, string(t.m.Conversation)), slog.Any(logkey.Error, err))
+	}
 }
 
 func (t *turn) run() outcome {
@@ -90,29 +129,34 @@ func (t *turn) run() outcome {
 			return skip("objection")
 		}
 	}
-	ch := a.channels[conv.Address.Channel]
-	if ch == nil {
+	t.ch = a.channels[conv.Address.Channel]
+	if t.ch == nil {
 		return fail("no_channel", fmt.Errorf("agent: no channel named %q", conv.Address.Channel))
 	}
-	stopTyping := a.keepTyping(ctx, ch, conv.Address, m.ProviderID)
+	if ok, notify := a.limits.take(lane{tenant: m.Tenant, conv: m.Conversation}, len(t.msgs), time.Now()); !ok {
+		a.n.throttled.Add(int64(len(t.msgs)))
+		if notify {
+			if _, err := t.deliver(store.System, nil, channel.Outbound{To: conv.Address, Text: channel.Text(a.cfg.ContactLimitNotice)}); err != nil {
+				a.log.LogAttrs(ctx, slog.LevelWarn, "agent: sending the contact limit notice failed",
+					slog.String(logkey.Tenant, string(m.Tenant)), slog.String(logkey.Conversation, string(m.Conversation)), slog.Any(logkey.Error, err))
+			}
+		}
+		return skip("contact_limit")
+	}
+	stopTyping := a.keepTyping(ctx, t.ch, conv.Address, m.ProviderID)
 	defer stopTyping()
 
-	hist, err := a.cfg.Store.History(ctx, m.Tenant, m.Conversation, store.HistoryQuery{Through: m.ID, Limit: a.cfg.HistoryLimit})
+	hist, err := a.cfg.Store.History(ctx, m.Tenant, m.Conversation, store.HistoryQuery{Through: m.ID, Limit: max(a.cfg.HistoryLimit, len(t.msgs))})
 	if err != nil {
 		return fail("store", err)
 	}
-	msgs := historyMessages(hist)
-	if media, ok := a.fetchMedia(ctx, ch, m); ok && len(msgs) > 0 {
-		last := &msgs[len(msgs)-1] // the customer's turn, this message last
-		last.Parts = append(last.Parts, media)
-	}
-	req := &llm.Request{System: a.cfg.Instructions, Messages: msgs, Tools: a.toolDefs}
+	req := &llm.Request{System: a.cfg.Instructions, Messages: historyMessages(hist, a.fetchMedia(ctx, t.ch, t.msgs)), Tools: a.toolDefs}
 	resp, out := t.generate(req)
 	if resp == nil {
 		return out
 	}
 	stopTyping() // the reply hides the indicator; do not show it again
-	return t.reply(ch, resp)
+	return t.reply(resp)
 }
 
 // generate runs the model, and the tools it calls, until it answers.
@@ -219,11 +263,8 @@ func (t *turn) runTool(ctx context.Context, c llm.ToolCall) llm.Part {
 	return llm.ToolResultPart(llm.ToolResult{CallID: c.ID, Name: c.Name, Content: content, IsError: err != nil})
 }
 
-// reply records the model's answer in the conversation, then sends it.
-// Recording first means a reply is never sent without a trace, and its
-// delivery statuses find the record through the correlation data.
-func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
-	a, ctx := t.a, t.ctx
+// reply sends the model's answer.
+func (t *turn) reply(resp *llm.Response) outcome {
 	text := resp.Message.Text()
 	if strings.TrimSpace(text) == "" {
 		if resp.FinishReason == llm.FinishBlocked {
@@ -231,31 +272,56 @@ func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
 		}
 		return fail("empty_reply", errors.New("agent: the model answered with no text"))
 	}
-	out := channel.Outbound{To: t.conv.Address, Text: channel.Text(text)}
+	_, err := t.deliver(store.Assistant, resp.Message.Parts, channel.Outbound{To: t.conv.Address, Text: channel.Text(text)})
+	switch {
+	case errors.Is(err, errAbandoned):
+		return outcome{} // the caller abandons the turn
+	case errors.Is(err, errRecording):
+		return fail("store", err)
+	case err != nil:
+		return fail(sendReason(err), err)
+	}
+	return outcome{kind: Answered}
+}
+
+// errRecording marks a message that could not be recorded, and so was not
+// sent.
+var errRecording = errors.New("agent: recording the outgoing message failed")
+
+// deliver records an outgoing message of the conversation (role and model
+// parts as given), then sends it through the turn's channel and records the
+// delivery. Recording first means nothing is sent without a trace, and the
+// delivery statuses find the record through the correlation data. Outside
+// the channel's customer-service window, Config.WindowTemplate is sent
+// instead, or nothing is attempted and the record fails with
+// channel.ErrWindowClosed.
+func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) (store.Message, error) {
+	a, ctx, ch := t.a, t.ctx, t.ch
 	windowClosed := a.windowClosed(ch, t.conv)
 	if windowClosed && a.cfg.WindowTemplate != nil {
 		tpl := *a.cfg.WindowTemplate
 		out.Text, out.Template = "", &tpl
 	}
-	rec, err := a.cfg.Store.Append(ctx, t.record(store.Assistant, resp.Message.Parts, &out))
+	rec, err := a.cfg.Store.Append(ctx, t.record(role, parts, &out))
 	if err != nil {
-		return fail("store", err)
+		return rec, fmt.Errorf("%w: %w", errRecording, err)
 	}
 	out.Correlation = correlation(rec.ID)
 
 	start := time.Now()
 	var sent channel.SendResult
 	var sendErr error
-	if windowClosed && out.Template == nil {
-		sendErr = &channel.Error{Channel: ch.Name(), Kind: channel.ErrWindowClosed}
-	} else {
+	attempted := !windowClosed || out.Template != nil
+	if attempted {
 		sent, sendErr = ch.Send(ctx, out)
+	} else {
+		sendErr = &channel.Error{Channel: ch.Name(), Kind: channel.ErrWindowClosed}
 	}
 	if h := a.cfg.Hooks.Sent; h != nil {
-		h(SentInfo{Tenant: t.m.Tenant, Channel: ch.Name(), Conversation: t.conv.ID, Message: rec.ID, Duration: time.Since(start), Err: sendErr})
+		h(SentInfo{Tenant: rec.Tenant, Channel: ch.Name(), Conversation: rec.Conversation, Message: rec.ID, Duration: time.Since(start), Err: sendErr})
 	}
 	if a.runCtx.Err() != nil && sendErr != nil {
-		return outcome{} // stopped mid-send: the caller abandons the turn
+		return rec, errAbandoned
 	}
 	u := store.DeliveryUpdate{ID: rec.ID, State: channel.Sent, Attempts: max(1, sent.Attempts), Time: time.Now()}
 	if sendErr != nil {
@@ -265,8 +331,8 @@ func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
 		if errors.As(sendErr, &ce) {
 			u.ErrorCode, u.Attempts = ce.Code, max(1, ce.Attempts)
 		}
-		if windowClosed && out.Template == nil {
-			u.Attempts = 0 // not attempted
+		if !attempted {
+			u.Attempts = 0
 		}
 	} else {
 		a.n.sent.Add(1)
@@ -276,14 +342,11 @@ func (t *turn) reply(ch channel.Channel, resp *llm.Response) outcome {
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 	defer cancel()
-	if _, err := a.cfg.Store.UpdateDelivery(pctx, t.m.Tenant, u); err != nil {
+	if _, err := a.cfg.Store.UpdateDelivery(pctx, rec.Tenant, u); err != nil {
 		a.log.LogAttrs(ctx, slog.LevelError, "agent: recording delivery failed",
-			slog.String(logkey.Tenant, string(t.m.Tenant)), slog.Int64(logkey.Message, int64(rec.ID)), slog.Any(logkey.Error, err))
+			slog.String(logkey.Tenant, string(rec.Tenant)), slog.Int64(logkey.Message, int64(rec.ID)), slog.Any(logkey.Error, err))
 	}
-	if sendErr != nil {
-		return fail(sendReason(sendErr), sendErr)
-	}
-	return outcome{kind: Answered}
+	return rec, sendErr
 }
 
 // windowClosed reports whether conv's customer-service window on ch, if
@@ -300,41 +363,70 @@ func (t *turn) record(role store.Role, parts []llm.Part, out *channel.Outbound) 
 	return store.Message{Tenant: t.m.Tenant, Conversation: t.m.Conversation, Turn: t.m.ID, Role: role, Parts: parts, Outbound: out}
 }
 
-// finish records the outcome of the turn on the inbound message.
-func (t *turn) finish(out outcome, d time.Duration) {
+// finish records the outcome of the turn on each of its messages, and
+// reports whether they stay pending for another attempt. A message whose
+// attempts are used up fails for good.
+func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 	a, m := t.a, t.m
-	p := store.Processing{Attempts: m.Processing.Attempts + 1, Reason: out.reason, UpdatedAt: time.Now()}
+	now := time.Now()
 	level := slog.LevelDebug
 	switch out.kind {
 	case Answered:
-		p.State = store.ProcessDone
 		a.n.answered.Add(1)
 	case Skipped:
-		p.State = store.ProcessSkipped
 		a.n.skipped.Add(1)
+	case Retrying:
+		level = slog.LevelWarn
 	default:
 		out.kind = Failed
-		p.State = store.ProcessFailed
-		a.n.failed.Add(1)
 		level = slog.LevelWarn
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), persistTimeout)
 	defer cancel()
-	if err := a.cfg.Store.SetProcessing(pctx, m.Tenant, m.ID, p); err != nil {
-		level = slog.LevelError
-		out.err = errors.Join(out.err, fmt.Errorf("agent: recording the outcome: %w", err))
+	retried, failed := false, false
+	for _, msg := range t.msgs {
+		p := store.Processing{Attempts: msg.Processing.Attempts + 1, Reason: out.reason, UpdatedAt: now}
+		switch out.kind {
+		case Answered:
+			p.State = store.ProcessDone
+		case Skipped:
+			p.State = store.ProcessSkipped
+		case Retrying:
+			if p.Attempts < a.cfg.MaxAttempts {
+				p.State, retried = store.ProcessPending, true
+			} else {
+				p.State, failed = store.ProcessFailed, true
+			}
+		default:
+			p.State, failed = store.ProcessFailed, true
+		}
+		if err := a.cfg.Store.SetProcessing(pctx, msg.Tenant, msg.ID, p); err != nil {
+			level = slog.LevelError
+			out.err = errors.Join(out.err, fmt.Errorf("agent: recording the outcome: %w", err))
+		}
+	}
+	if retried {
+		a.n.retries.Add(1)
+	}
+	if failed {
+		a.n.failed.Add(1)
+		if !retried {
+			out.kind = Failed
+		}
 	}
 	a.log.LogAttrs(t.ctx, level, "agent: turn "+string(out.kind),
 		slog.String(logkey.Tenant, string(m.Tenant)),
 		slog.String(logkey.Conversation, string(m.Conversation)),
 		slog.Int64(logkey.Message, int64(m.ID)),
+		slog.Int("messages", len(t.msgs)),
 		slog.String(logkey.Reason, out.reason),
 		slog.Int(logkey.Steps, t.steps),
 		slog.Duration(logkey.Duration, d),
 		slog.Any(logkey.Error, out.err))
 	if h := a.cfg.Hooks.TurnDone; h != nil {
-		h(TurnInfo{Tenant: m.Tenant, Conversation: m.Conversation, Message: m.ID, Outcome: out.kind, Reason: out.reason, Steps: t.steps, Usage: t.usage, Duration: d, Err: out.err})
+		h(TurnInfo{Tenant: m.Tenant, Conversation: m.Conversation, Message: m.ID, Messages: len(t.msgs), Outcome: out.kind, Reason: out.reason, Steps: t.steps, Usage: t.usage, Duration: d, Err: out.err})
 	}
+	return retried
 }
 
 // keepTyping shows the customer that a reply is coming, where the channel
@@ -386,40 +478,47 @@ func (a *Agent) keepTyping(ctx context.Context, ch channel.Channel, to channel.A
 	}
 }
 
-// fetchMedia downloads the image, voice note or document of the message
-// being answered, for channels that can, and returns it as a part for the
-// model. Media that is too large, of another kind, or that cannot be
-// fetched is left to its description in words.
-func (a *Agent) fetchMedia(ctx context.Context, ch channel.Channel, m store.Message) (llm.Part, bool) {
+// fetchMedia downloads the image, voice note or document of each message
+// being answered, for channels that can, and returns them as parts for the
+// model by record id. Media that is too large, of another kind, or that
+// cannot be fetched is left to its description in words.
+func (a *Agent) fetchMedia(ctx context.Context, ch channel.Channel, msgs []store.Message) map[store.MessageID]llm.Part {
 	f, ok := ch.(channel.MediaFetcher)
-	if !ok || m.Inbound == nil || m.Inbound.Media == nil {
-		return llm.Part{}, false
+	if !ok {
+		return nil
 	}
-	media := *m.Inbound.Media
-	var kind llm.PartKind
-	switch media.Kind {
-	case channel.Image, channel.Sticker:
-		kind = llm.KindImage
-	case channel.Audio:
-		kind = llm.KindAudio
-	case channel.Document:
-		if media.MIMEType != "application/pdf" {
-			return llm.Part{}, false
+	var parts map[store.MessageID]llm.Part
+	for _, m := range msgs {
+		if m.Inbound == nil || m.Inbound.Media == nil {
+			continue
 		}
-		kind = llm.KindDocument
-	default:
-		return llm.Part{}, false
+		media := *m.Inbound.Media
+		var kind llm.PartKind
+		switch {
+		case media.Kind == channel.Image || media.Kind == channel.Sticker:
+			kind = llm.KindImage
+		case media.Kind == channel.Audio:
+			kind = llm.KindAudio
+		case media.Kind == channel.Document && media.MIMEType == "application/pdf":
+			kind = llm.KindDocument
+		default:
+			continue
+		}
+		if media.Size > a.cfg.MaxMediaBytes {
+			continue
+		}
+		data, err := a.readMedia(ctx, f, m.Tenant, media)
+		if err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "agent: fetching media failed",
+				slog.String(logkey.Tenant, string(m.Tenant)), slog.Int64(logkey.Message, int64(m.ID)), slog.Any(logkey.Error, err))
+			continue
+		}
+		if parts == nil {
+			parts = make(map[store.MessageID]llm.Part)
+		}
+		parts[m.ID] = llm.Part{Kind: kind, MIMEType: media.MIMEType, Data: data, Filename: media.Filename}
 	}
-	if media.Size > a.cfg.MaxMediaBytes {
-		return llm.Part{}, false
-	}
-	data, err := a.readMedia(ctx, f, m.Tenant, media)
-	if err != nil {
-		a.log.LogAttrs(ctx, slog.LevelWarn, "agent: fetching media failed",
-			slog.String(logkey.Tenant, string(m.Tenant)), slog.Int64(logkey.Message, int64(m.ID)), slog.Any(logkey.Error, err))
-		return llm.Part{}, false
-	}
-	return llm.Part{Kind: kind, MIMEType: media.MIMEType, Data: data, Filename: media.Filename}, true
+	return parts
 }
 
 func (a *Agent) readMedia(ctx context.Context, f channel.MediaFetcher, tenant channel.TenantID, media channel.Media) ([]byte, error) {

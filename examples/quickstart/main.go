@@ -51,6 +51,9 @@ func run(ctx context.Context, in io.Reader, out io.Writer) error {
 		Tools:        []agent.Tool{orderStatusTool()},
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Hooks:        agent.Hooks{TurnDone: func(ti agent.TurnInfo) { turns <- ti }},
+		// A terminal chat is one message at a time: answer at once rather
+		// than wait for a burst to end.
+		CoalesceWindow: -1,
 	})
 	if err != nil {
 		return err

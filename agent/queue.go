@@ -1,0 +1,288 @@
+package agent
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/logkey"
+	"github.com/wagent/wagent/store"
+)
+
+// How work flows: Receive records a message and enqueues its conversation
+// (a lane). A lane is in the queue at most once. With coalescing on, a lane
+// first waits, delayed by a timer, until the customer has paused for
+// CoalesceWindow, so that messages sent in a burst are answered together;
+// the wait holds no worker. A worker then takes the lane from the queue and
+// drains it: it processes the conversation's pending messages, in order,
+// until none is left. Work that arrives while a lane is being drained marks
+// it dirty, and the lane is enqueued again when the worker lets go. The
+// store is the source of truth: the queue only says where to look, and
+// whatever does not fit in it is found again by the recovery scan.
+
+// lane names a conversation's work.
+type lane struct {
+	tenant channel.TenantID
+	conv   store.ConversationID
+}
+
+type laneState uint8
+
+const (
+	laneDelayed laneState = iota + 1 // waiting for the customer to pause
+	laneQueued                       // waiting in the queue for a worker
+	laneRunning                      // a worker is draining it
+	laneDirty                        // being drained, and more work arrived
+)
+
+type laneInfo struct {
+	state laneState
+	// first and last are when the first and the latest message of the
+	// coming turn arrived; zero for work found by the recovery scan.
+	first, last time.Time
+	timer       *time.Timer // set while delayed
+}
+
+// maxCoalesceWaits bounds how long a customer who keeps typing delays
+// their answer: at most this many windows after their first message.
+const maxCoalesceWaits = 4
+
+// enqueue makes sure the conversation's work will be processed. arrived is
+// when the message that caused it was received, zero for work found in the
+// store by the recovery scan (which is not delayed).
+func (a *Agent) enqueue(l lane, arrived time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	li := a.lanes[l]
+	switch {
+	case li == nil:
+		if a.cfg.CoalesceWindow > 0 && !arrived.IsZero() {
+			li = &laneInfo{state: laneDelayed, first: arrived, last: arrived}
+			li.timer = time.AfterFunc(time.Until(arrived.Add(a.cfg.CoalesceWindow)), func() { a.ripen(l) })
+			a.lanes[l] = li
+			return
+		}
+		a.pushLocked(l, &laneInfo{state: laneQueued})
+	case li.state == laneDelayed:
+		if arrived.After(li.last) {
+			li.last = arrived // the timer looks again when it fires
+		}
+	case li.state == laneRunning || li.state == laneDirty:
+		li.state = laneDirty
+		if arrived.After(li.last) {
+			li.last = arrived
+		}
+	}
+}
+
+// pushLocked puts l in the queue with state li, or leaves its work to the
+// recovery scan when the queue is full. a.mu must be held.
+func (a *Agent) pushLocked(l lane, li *laneInfo) {
+	select {
+	case a.queue <- l:
+		li.state = laneQueued
+		a.lanes[l] = li
+	default:
+		delete(a.lanes, l)
+		a.n.overflows.Add(1)
+		a.overflowed.Store(true)
+	}
+}
+
+// ripen queues a delayed lane once the customer has paused for
+// CoalesceWindow, or once they have kept writing for maxCoalesceWaits
+// windows.
+func (a *Agent) ripen(l lane) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	li := a.lanes[l]
+	if li == nil || li.state != laneDelayed {
+		return
+	}
+	if a.stopping() {
+		delete(a.lanes, l)
+		return
+	}
+	w := a.cfg.CoalesceWindow
+	due := li.last.Add(w)
+	if limit := li.first.Add(maxCoalesceWaits * w); due.After(limit) {
+		due = limit
+	}
+	if wait := time.Until(due); wait > 0 {
+		li.timer.Reset(wait)
+		return
+	}
+	li.timer = nil
+	a.pushLocked(l, li)
+}
+
+// stopTimers cancels the delays of lanes still waiting, at shutdown; their
+// messages stay pending in the store.
+func (a *Agent) stopTimers() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for l, li := range a.lanes {
+		if li.state == laneDelayed {
+			li.timer.Stop()
+			delete(a.lanes, l)
+		}
+	}
+}
+
+// worker processes queued conversations until the agent stops.
+func (a *Agent) worker() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.closing:
+			return
+		case <-a.runCtx.Done():
+			return
+		case l := <-a.queue:
+			if !a.stopping() {
+				a.drain(l)
+			}
+			a.release(l)
+		}
+	}
+}
+
+func (a *Agent) stopping() bool {
+	select {
+	case <-a.closing:
+		return true
+	case <-a.runCtx.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// pendingBatch is how many pending messages of one conversation a worker
+// loads at a time, and the most one coalesced turn answers.
+const pendingBatch = 16
+
+// drain processes the pending messages of one conversation, in order, until
+// none is left, the agent stops, a message must wait for a retry, or the
+// store fails (then the recovery scan comes back to it). With coalescing on,
+// the pending messages are answered together in one turn.
+func (a *Agent) drain(l lane) {
+	a.mu.Lock()
+	if li := a.lanes[l]; li != nil {
+		li.state = laneRunning
+	} else {
+		a.lanes[l] = &laneInfo{state: laneRunning}
+	}
+	a.mu.Unlock()
+	var last store.MessageID // messages up to here were handled by this drain
+	for {
+		pending, err := a.cfg.Store.Pending(a.runCtx, store.PendingQuery{Tenant: l.tenant, Conversation: l.conv, Limit: pendingBatch})
+		if err != nil {
+			if a.runCtx.Err() == nil {
+				a.log.LogAttrs(a.runCtx, slog.LevelWarn, "agent: loading pending messages failed",
+					slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
+			}
+			return
+		}
+		i := 0
+		for i < len(pending) && pending[i].ID <= last {
+			i++ // handled already, but its state could not be saved
+		}
+		fresh := pending[i:]
+		if len(fresh) == 0 || !a.retryDue(fresh[0]) {
+			return
+		}
+		if a.cfg.CoalesceWindow > 0 {
+			if a.stopping() || a.turn(fresh) {
+				return
+			}
+			last = fresh[len(fresh)-1].ID
+		} else {
+			for _, m := range fresh {
+				if a.stopping() || a.turn([]store.Message{m}) {
+					return // a message waiting for a retry holds the later ones back
+				}
+				last = m.ID
+			}
+		}
+		if len(pending) < pendingBatch {
+			return
+		}
+	}
+}
+
+// release forgets a lane once its worker is done with it. If work arrived
+// meanwhile (the lane is dirty), the lane is enqueued again, delayed from
+// the latest arrival when coalescing.
+func (a *Agent) release(l lane) {
+	a.mu.Lock()
+	li := a.lanes[l]
+	delete(a.lanes, l)
+	a.mu.Unlock()
+	if li != nil && li.state == laneDirty && !a.stopping() {
+		a.enqueue(l, li.last)
+	}
+	if a.overflowed.Load() && len(a.queue) <= cap(a.queue)/2 {
+		select {
+		case a.rescan <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// recoveryLoop looks for recorded but unprocessed messages on start, every
+// RecoveryInterval, and when asked after an overflow, and queues their
+// conversations. It also forgets idle per-contact limits.
+func (a *Agent) recoveryLoop() {
+	defer a.wg.Done()
+	t := time.NewTicker(a.cfg.RecoveryInterval)
+	defer t.Stop()
+	for {
+		a.scan()
+		select {
+		case <-a.closing:
+			return
+		case <-a.runCtx.Done():
+			return
+		case <-t.C:
+			a.limits.sweep(time.Now())
+		case <-a.rescan:
+		}
+	}
+}
+
+func (a *Agent) scan() {
+	a.overflowed.Store(false)
+	pending, err := a.cfg.Store.Pending(a.runCtx, store.PendingQuery{Limit: a.cfg.QueueSize})
+	if err != nil {
+		if a.runCtx.Err() == nil {
+			a.log.LogAttrs(a.runCtx, slog.LevelWarn, "agent: scanning for pending messages failed", slog.Any(logkey.Error, err))
+		}
+		return
+	}
+	for _, m := range pending {
+		a.enqueue(lane{tenant: m.Tenant, conv: m.Conversation}, time.Time{})
+	}
+	if len(pending) == a.cfg.QueueSize {
+		// There may be more: scan again once the queue has room.
+		a.overflowed.Store(true)
+	}
+}
+
+// retryDue reports whether m may be processed now: always on its first
+// attempt; after a failure that may pass, once RetryDelay has elapsed,
+// doubling with each attempt up to maxRetryDelay.
+func (a *Agent) retryDue(m store.Message) bool {
+	n := m.Processing.Attempts
+	if n == 0 {
+		return true
+	}
+	delay := a.cfg.RetryDelay
+	for i := 1; i < n && delay < maxRetryDelay; i++ {
+		delay *= 2
+	}
+	return time.Since(m.Processing.UpdatedAt) >= min(delay, maxRetryDelay)
+}
+
+// maxRetryDelay caps the wait between attempts at a message.
+const maxRetryDelay = 30 * time.Minute
