@@ -58,6 +58,7 @@ type Agent struct {
 	wg         sync.WaitGroup
 
 	limits contactLimits
+	leaser store.Leaser // nil unless Config.Instance is set
 	n      counters
 }
 
@@ -81,6 +82,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	for _, ch := range cfg.Channels {
 		a.channels[ch.Name()] = ch
+	}
+	if cfg.Instance != "" {
+		a.leaser = cfg.Store.(store.Leaser)
 	}
 	for _, t := range cfg.Tools {
 		def := t.Definition()

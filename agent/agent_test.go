@@ -898,3 +898,66 @@ func TestMediaOfTheAnsweredMessageGoesToTheModel(t *testing.T) {
 	}
 	assert.Contains(t, f.logs.String(), "agent: fetching media failed")
 }
+
+// crashedTurn records what an agent that crashed mid-turn leaves in st: an
+// inbound message still pending and, if state is not nil, the reply it had
+// recorded, in that delivery state.
+func crashedTurn(t *testing.T, st store.ConversationStore, user string, state *channel.DeliveryState, recorded time.Time) store.Message {
+	t.Helper()
+	ap, err := st.AppendInbound(t.Context(), text("wamid.crash", user, "¿llegó mi pedido?"))
+	require.NoError(t, err)
+	if state != nil {
+		out := &channel.Outbound{To: addr(user), Text: "Sí, llegó ayer."}
+		rec, err := st.Append(t.Context(), store.Message{Tenant: tenant, Conversation: ap.Message.Conversation, Turn: ap.Message.ID,
+			Role: store.Assistant, Time: recorded, Parts: []llm.Part{llm.TextPart("Sí, llegó ayer.")}, Outbound: out})
+		require.NoError(t, err)
+		if *state != channel.Pending {
+			_, err = st.UpdateDelivery(t.Context(), tenant, store.DeliveryUpdate{ID: rec.ID, ProviderID: "wamid.out.1", State: *state, Attempts: 1})
+			require.NoError(t, err)
+		}
+	}
+	return ap.Message
+}
+
+func TestInterruptedTurnsAreNotAnsweredTwice(t *testing.T) {
+	state := func(s channel.DeliveryState) *channel.DeliveryState { return &s }
+	tests := []struct {
+		name     string
+		prior    *channel.DeliveryState
+		recorded time.Duration // before now
+		outcome  agent.Outcome
+		reason   string
+		sent     []channel.Text
+		calls    int
+	}{
+		{"no reply recorded: answered", nil, 0, agent.Answered, "", []channel.Text{"nuevo"}, 1},
+		{"reply sent before the crash: not sent again", state(channel.Sent), time.Hour, agent.Answered, "already_sent", nil, 0},
+		{"reply delivered: not sent again", state(channel.Delivered), time.Hour, agent.Answered, "already_sent", nil, 0},
+		{"send outcome unknown, recent: wait for a status", state(channel.Pending), 0, agent.Retrying, "send_unknown", nil, 0},
+		{"send outcome unknown, no status for long: the same reply again", state(channel.Pending), time.Hour, agent.Answered, "resent", []channel.Text{"Sí, llegó ayer."}, 0},
+		{"reply failed: answered anew", state(channel.Failed), time.Hour, agent.Answered, "", []channel.Text{"nuevo"}, 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := memory.New(nil)
+			user := fmt.Sprintf("5190000006%d", i)
+			m := crashedTurn(t, st, user, tt.prior, time.Now().Add(-tt.recorded))
+			f := &fixture{store: st, model: llmtest.NewScripted(llmtest.Reply("nuevo")), ch: channeltest.NewRecorder(channel.WhatsApp), turns: make(chan agent.TurnInfo, 10), logs: &syncBuffer{}}
+			a, err := agent.New(agent.Config{Store: st, Model: f.model, Channels: []channel.Channel{f.ch}, CoalesceWindow: -1,
+				Hooks: agent.Hooks{TurnDone: func(ti agent.TurnInfo) { f.turns <- ti }}})
+			require.NoError(t, err)
+			f.agent = a
+			f.start(t) // the restart: recovery finds the pending message
+			ti := f.waitTurns(t, 1)[0]
+			assert.Equal(t, m.ID, ti.Message)
+			assert.Equal(t, tt.outcome, ti.Outcome)
+			assert.Equal(t, tt.reason, ti.Reason)
+			var sent []channel.Text
+			for _, o := range f.ch.Sent() {
+				sent = append(sent, o.Text)
+			}
+			assert.Equal(t, tt.sent, sent)
+			assert.Equal(t, tt.calls, f.model.Calls())
+		})
+	}
+}

@@ -44,6 +44,9 @@ const (
 	// DefaultRetryDelay is the wait before the second attempt at a message;
 	// it doubles with each attempt.
 	DefaultRetryDelay = 30 * time.Second
+	// DefaultResendAfter is how long a reply recorded by an interrupted
+	// turn waits for a delivery status before it is sent again.
+	DefaultResendAfter = 2 * time.Minute
 	// DefaultContactLimit is how many messages per minute one contact may
 	// have answered.
 	DefaultContactLimit = 30
@@ -126,6 +129,13 @@ type Config struct {
 	// RetryDelay is the wait before the second attempt, doubling with each
 	// attempt up to 30 minutes (default [DefaultRetryDelay]).
 	RetryDelay time.Duration
+	// ResendAfter: when a turn was interrupted after its reply was recorded
+	// but before the send was confirmed (a crash, a kill), the message is
+	// processed again and finds that reply. If no delivery status arrived
+	// for it within ResendAfter of recording, the same reply is sent again;
+	// until then the message waits, so that a reply that did go out is not
+	// sent twice (default [DefaultResendAfter]).
+	ResendAfter time.Duration
 	// Apology, when set, is sent to the customer once when their message
 	// could not be answered at the first attempt (the model failed), so that
 	// nobody is left without a word while it is retried.
@@ -137,6 +147,14 @@ type Config struct {
 	// ContactLimitNotice (default [DefaultContactLimitNotice]).
 	ContactLimit       int
 	ContactLimitNotice string
+
+	// Instance names this agent among several sharing one store (a host
+	// name and process id will do). When set, Store must implement
+	// [store.Leaser]: a conversation is then processed only by the instance
+	// holding its lease, which keeps it in order across instances, and the
+	// work of an instance that died is taken over when its leases expire.
+	// Leave it empty when one agent uses the store.
+	Instance string
 
 	// Logger receives the agent's logs (nil: [slog.Default]). The normal
 	// flow logs at Debug; failures at Warn and Error. Logs never hold
@@ -173,6 +191,9 @@ func (c Config) withDefaults() (Config, error) {
 			seen[ch.Name()] = true
 		}
 	}
+	if _, ok := c.Store.(store.Leaser); c.Instance != "" && c.Store != nil && !ok {
+		errs = append(errs, errors.New("agent: Config.Instance is set but the store cannot lease conversations (store.Leaser)"))
+	}
 	names := make(map[string]bool, len(c.Tools))
 	for i, t := range c.Tools {
 		if t == nil {
@@ -207,6 +228,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"MaxMediaBytes", c.MaxMediaBytes},
 		{"MaxAttempts", int64(c.MaxAttempts)},
 		{"RetryDelay", int64(c.RetryDelay)},
+		{"ResendAfter", int64(c.ResendAfter)},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("agent: Config.%s must not be negative", f.name))
@@ -226,6 +248,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.CoalesceWindow = orDefault(c.CoalesceWindow, DefaultCoalesceWindow)
 	c.MaxAttempts = orDefault(c.MaxAttempts, DefaultMaxAttempts)
 	c.RetryDelay = orDefault(c.RetryDelay, DefaultRetryDelay)
+	c.ResendAfter = orDefault(c.ResendAfter, DefaultResendAfter)
 	c.ContactLimit = orDefault(c.ContactLimit, DefaultContactLimit)
 	c.ContactLimitNotice = orDefault(c.ContactLimitNotice, DefaultContactLimitNotice)
 	if c.Logger == nil {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -175,7 +176,16 @@ func (a *Agent) drain(l lane) {
 	}
 	a.mu.Unlock()
 	var last store.MessageID // messages up to here were handled by this drain
+	if a.leaser != nil {
+		if !a.lease(l) {
+			return // another instance is on it
+		}
+		defer a.unlease(l, &last)
+	}
 	for {
+		if a.leaser != nil && last != 0 && !a.lease(l) {
+			return // the lease was lost: another instance took over
+		}
 		pending, err := a.cfg.Store.Pending(a.runCtx, store.PendingQuery{Tenant: l.tenant, Conversation: l.conv, Limit: pendingBatch})
 		if err != nil {
 			if a.runCtx.Err() == nil {
@@ -189,7 +199,11 @@ func (a *Agent) drain(l lane) {
 			i++ // handled already, but its state could not be saved
 		}
 		fresh := pending[i:]
-		if len(fresh) == 0 || !a.retryDue(fresh[0]) {
+		if len(fresh) > 0 && !a.retryDue(fresh[0]) {
+			last = max(last, fresh[len(fresh)-1].ID) // seen; the scan brings it back
+			return
+		}
+		if len(fresh) == 0 {
 			return
 		}
 		if a.cfg.CoalesceWindow > 0 {
@@ -253,6 +267,10 @@ func (a *Agent) recoveryLoop() {
 
 func (a *Agent) scan() {
 	a.overflowed.Store(false)
+	if a.leaser != nil {
+		a.scanLeased()
+		return
+	}
 	pending, err := a.cfg.Store.Pending(a.runCtx, store.PendingQuery{Limit: a.cfg.QueueSize})
 	if err != nil {
 		if a.runCtx.Err() == nil {
@@ -286,3 +304,62 @@ func (a *Agent) retryDue(m store.Message) bool {
 
 // maxRetryDelay caps the wait between attempts at a message.
 const maxRetryDelay = 30 * time.Minute
+
+// leaseFor is how long a conversation stays leased to this instance without
+// renewal: longer than a turn, so that a live instance never loses a lease
+// in the middle of one. It is renewed before every turn.
+func (a *Agent) leaseFor() time.Duration { return a.cfg.TurnTimeout + time.Minute }
+
+// lease takes or renews this instance's lease on l.
+func (a *Agent) lease(l lane) bool {
+	ok, err := a.leaser.Lease(a.runCtx, l.tenant, l.conv, a.cfg.Instance, a.leaseFor())
+	if err != nil && a.runCtx.Err() == nil {
+		a.log.LogAttrs(a.runCtx, slog.LevelWarn, "agent: leasing a conversation failed",
+			slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
+	}
+	return ok && err == nil
+}
+
+// unlease releases this instance's lease on l. A message that arrived at
+// another instance while this one held the lease was left to this one;
+// if the drain ended before seeing it (its id is above *last), l is
+// enqueued again here.
+func (a *Agent) unlease(l lane, last *store.MessageID) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.runCtx), persistTimeout)
+	defer cancel()
+	if err := a.leaser.Release(ctx, l.tenant, l.conv, a.cfg.Instance); err != nil {
+		a.log.LogAttrs(ctx, slog.LevelWarn, "agent: releasing a conversation failed",
+			slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
+	}
+	if a.stopping() {
+		return
+	}
+	pending, err := a.cfg.Store.Pending(ctx, store.PendingQuery{Tenant: l.tenant, Conversation: l.conv, Limit: pendingBatch})
+	if err == nil && len(pending) > 0 && pending[len(pending)-1].ID > *last {
+		a.enqueue(l, time.Time{})
+	}
+}
+
+// scanLeased is the recovery scan of an instance among several: it leases
+// conversations with pending work that no live instance holds, as many as
+// the queue has room for, and queues them.
+func (a *Agent) scanLeased() {
+	room := cap(a.queue) - len(a.queue)
+	if room <= 0 {
+		a.overflowed.Store(true)
+		return
+	}
+	leases, err := a.leaser.LeasePending(a.runCtx, a.cfg.Instance, a.leaseFor(), room)
+	if err != nil {
+		if a.runCtx.Err() == nil {
+			a.log.LogAttrs(a.runCtx, slog.LevelWarn, "agent: leasing pending conversations failed", slog.Any(logkey.Error, err))
+		}
+		return
+	}
+	for _, ls := range leases {
+		a.enqueue(lane{tenant: ls.Tenant, conv: ls.Conversation}, time.Time{})
+	}
+	if len(leases) == room {
+		a.overflowed.Store(true)
+	}
+}

@@ -89,7 +89,7 @@ func (a *Agent) turn(msgs []store.Message) (pending bool) {
 // mayPass reports whether a turn that failed for reason may succeed later.
 func mayPass(reason string) bool {
 	switch reason {
-	case "timeout", "store", "model_rate_limited", "model_unavailable":
+	case "timeout", "store", "model_rate_limited", "model_unavailable", "send_unknown":
 		return true
 	}
 	return false
@@ -149,6 +149,9 @@ func (t *turn) run() outcome {
 	hist, err := a.cfg.Store.History(ctx, m.Tenant, m.Conversation, store.HistoryQuery{Through: m.ID, Limit: max(a.cfg.HistoryLimit, len(t.msgs))})
 	if err != nil {
 		return fail("store", err)
+	}
+	if out, settled := t.reconcile(hist); settled {
+		return out
 	}
 	req := &llm.Request{System: a.cfg.Instructions, Messages: historyMessages(hist, a.fetchMedia(ctx, t.ch, t.msgs)), Tools: a.toolDefs}
 	resp, out := t.generate(req)
@@ -289,29 +292,34 @@ func (t *turn) reply(resp *llm.Response) outcome {
 var errRecording = errors.New("agent: recording the outgoing message failed")
 
 // deliver records an outgoing message of the conversation (role and model
-// parts as given), then sends it through the turn's channel and records the
-// delivery. Recording first means nothing is sent without a trace, and the
-// delivery statuses find the record through the correlation data. Outside
-// the channel's customer-service window, Config.WindowTemplate is sent
-// instead, or nothing is attempted and the record fails with
-// channel.ErrWindowClosed.
+// parts as given), then sends it. Recording first means nothing is sent
+// without a trace, and the delivery statuses find the record through the
+// correlation data. Outside the channel's customer-service window,
+// Config.WindowTemplate is sent instead, or nothing is attempted and the
+// record fails with channel.ErrWindowClosed.
 func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) (store.Message, error) {
-	a, ctx, ch := t.a, t.ctx, t.ch
-	windowClosed := a.windowClosed(ch, t.conv)
-	if windowClosed && a.cfg.WindowTemplate != nil {
-		tpl := *a.cfg.WindowTemplate
+	if t.a.windowClosed(t.ch, t.conv) && t.a.cfg.WindowTemplate != nil {
+		tpl := *t.a.cfg.WindowTemplate
 		out.Text, out.Template = "", &tpl
 	}
-	rec, err := a.cfg.Store.Append(ctx, t.record(role, parts, &out))
+	rec, err := t.a.cfg.Store.Append(t.ctx, t.record(role, parts, &out))
 	if err != nil {
 		return rec, fmt.Errorf("%w: %w", errRecording, err)
 	}
-	out.Correlation = correlation(rec.ID)
+	return rec, t.send(rec)
+}
 
+// send sends the recorded outgoing message rec through the turn's channel
+// and records the delivery: sent with the provider's id, or failed with its
+// error code and the attempts made.
+func (t *turn) send(rec store.Message) error {
+	a, ctx, ch := t.a, t.ctx, t.ch
+	out := rec.Outbound.Clone()
+	out.Correlation = correlation(rec.ID)
 	start := time.Now()
 	var sent channel.SendResult
 	var sendErr error
-	attempted := !windowClosed || out.Template != nil
+	attempted := out.Template != nil || !a.windowClosed(ch, t.conv)
 	if attempted {
 		sent, sendErr = ch.Send(ctx, out)
 	} else {
@@ -321,18 +329,18 @@ func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) 
 		h(SentInfo{Tenant: rec.Tenant, Channel: ch.Name(), Conversation: rec.Conversation, Message: rec.ID, Duration: time.Since(start), Err: sendErr})
 	}
 	if a.runCtx.Err() != nil && sendErr != nil {
-		return rec, errAbandoned
+		return errAbandoned
 	}
-	u := store.DeliveryUpdate{ID: rec.ID, State: channel.Sent, Attempts: max(1, sent.Attempts), Time: time.Now()}
+	u := store.DeliveryUpdate{ID: rec.ID, State: channel.Sent, Attempts: rec.Delivery.Attempts + max(1, sent.Attempts), Time: time.Now()}
 	if sendErr != nil {
 		a.n.sendErrors.Add(1)
 		u.State = channel.Failed
 		var ce *channel.Error
 		if errors.As(sendErr, &ce) {
-			u.ErrorCode, u.Attempts = ce.Code, max(1, ce.Attempts)
+			u.ErrorCode, u.Attempts = ce.Code, rec.Delivery.Attempts+max(1, ce.Attempts)
 		}
 		if !attempted {
-			u.Attempts = 0
+			u.Attempts = rec.Delivery.Attempts
 		}
 	} else {
 		a.n.sent.Add(1)
@@ -346,7 +354,39 @@ func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) 
 		a.log.LogAttrs(ctx, slog.LevelError, "agent: recording delivery failed",
 			slog.String(logkey.Tenant, string(rec.Tenant)), slog.Int64(logkey.Message, int64(rec.ID)), slog.Any(logkey.Error, err))
 	}
-	return rec, sendErr
+	return sendErr
+}
+
+// reconcile looks, before answering, for a reply an earlier attempt at
+// this turn recorded (the agent stopped or crashed between recording,
+// sending and recording the outcome), so that a customer never gets two
+// answers to one message. It returns the outcome to record and true when
+// that earlier reply settles the turn: it was sent (answered); its fate is
+// unknown and a delivery status may still come (retry later); or it was
+// never confirmed for ResendAfter, and it is sent again, the same text.
+func (t *turn) reconcile(hist []store.Message) (outcome, bool) {
+	var prior *store.Message
+	for i := range hist {
+		if r := &hist[i]; r.Turn == t.m.ID && r.Role == store.Assistant && r.Outbound != nil {
+			prior = r
+		}
+	}
+	switch {
+	case prior == nil || prior.Delivery.State == channel.Failed:
+		return outcome{}, false // nothing went out: answer
+	case prior.Delivery.State != channel.Pending:
+		return outcome{kind: Answered, reason: "already_sent"}, true
+	case time.Since(prior.Time) < t.a.cfg.ResendAfter:
+		return outcome{kind: Failed, reason: "send_unknown", err: errors.New("agent: an earlier reply's delivery is unknown; waiting for its status")}, true
+	}
+	err := t.send(*prior)
+	switch {
+	case errors.Is(err, errAbandoned):
+		return outcome{}, true
+	case err != nil:
+		return fail(sendReason(err), err), true
+	}
+	return outcome{kind: Answered, reason: "resent"}, true
 }
 
 // windowClosed reports whether conv's customer-service window on ch, if
