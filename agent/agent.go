@@ -91,6 +91,9 @@ func New(cfg Config) (*Agent, error) {
 		a.tools[def.Name] = t
 		a.toolDefs = append(a.toolDefs, def)
 	}
+	if !cfg.Handoff.DisableTool {
+		a.toolDefs = append(a.toolDefs, handoffToolDef)
+	}
 	return a, nil
 }
 

@@ -446,8 +446,9 @@ func TestToolErrorsAreReportedToTheModel(t *testing.T) {
 
 	reqs := f.model.Requests()
 	require.Len(t, reqs, 2)
-	require.Len(t, reqs[0].Tools, 2)
+	require.Len(t, reqs[0].Tools, 3)
 	assert.Equal(t, "get_weather", reqs[0].Tools[0].Name)
+	assert.Equal(t, "handoff_to_human", reqs[0].Tools[2].Name, "the built-in handoff tool comes last")
 	assert.JSONEq(t, `{"type":"object","properties":{"city":{"type":"string","description":"City name"},"unit":{"type":"string","enum":["c","f"]}},"required":["city"],"additionalProperties":false}`,
 		string(reqs[0].Tools[0].Parameters))
 
@@ -944,7 +945,8 @@ func TestInterruptedTurnsAreNotAnsweredTwice(t *testing.T) {
 			m := crashedTurn(t, st, user, tt.prior, time.Now().Add(-tt.recorded))
 			f := &fixture{store: st, model: llmtest.NewScripted(llmtest.Reply("nuevo")), ch: channeltest.NewRecorder(channel.WhatsApp), turns: make(chan agent.TurnInfo, 10), logs: &syncBuffer{}}
 			a, err := agent.New(agent.Config{Store: st, Model: f.model, Channels: []channel.Channel{f.ch}, CoalesceWindow: -1,
-				Hooks: agent.Hooks{TurnDone: func(ti agent.TurnInfo) { f.turns <- ti }}})
+				Logger: slog.New(slog.DiscardHandler),
+				Hooks:  agent.Hooks{TurnDone: func(ti agent.TurnInfo) { f.turns <- ti }}})
 			require.NoError(t, err)
 			f.agent = a
 			f.start(t) // the restart: recovery finds the pending message
@@ -961,3 +963,7 @@ func TestInterruptedTurnsAreNotAnsweredTwice(t *testing.T) {
 		})
 	}
 }
+
+func newMemory() *memory.Store { return memory.New(nil) }
+
+func newRecorder() *channeltest.Recorder { return channeltest.NewRecorder(channel.WhatsApp) }

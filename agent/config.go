@@ -81,6 +81,9 @@ type Config struct {
 	// recorded as failed with [channel.ErrWindowClosed].
 	WindowTemplate *channel.Template
 
+	// Handoff configures how conversations go to human operators and back.
+	Handoff HandoffConfig
+
 	// Consent, when set, is asked before each turn whether the subject has
 	// withdrawn [privacy.PurposeAssistant] (objection or restriction); such
 	// messages are recorded and skipped.
@@ -210,6 +213,8 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("agent: tool name %q must be 1-64 letters, digits, '_' or '-'", name))
 		case names[name]:
 			errs = append(errs, fmt.Errorf("agent: two tools are named %q", name))
+		case name == handoffTool && !c.Handoff.DisableTool:
+			errs = append(errs, fmt.Errorf("agent: tool name %q is the built-in handoff tool (set Handoff.DisableTool to use your own)", name))
 		default:
 			names[name] = true
 		}

@@ -36,6 +36,9 @@ type turn struct {
 	// steps and usage count the model calls.
 	steps int
 	usage llm.Usage
+	// operator marks the sending of an operator's message, outside any
+	// turn of the agent's workers.
+	operator bool
 }
 
 // outcome is how a turn ended: reason is set for skipped and failed turns.
@@ -118,6 +121,9 @@ func (t *turn) run() outcome {
 	t.info = Turn{Tenant: m.Tenant, Address: conv.Address, Conversation: conv.ID, Subject: conv.Subject, Message: m.ID}
 
 	if conv.Handoff.Owner == store.OwnerHuman {
+		for _, msg := range t.msgs {
+			a.notify(ctx, HandoffEvent{Kind: CustomerWrote, Tenant: m.Tenant, Conversation: conv.ID, Message: msg.ID, Operator: conv.Handoff.Operator})
+		}
 		return skip("handoff")
 	}
 	if a.cfg.Consent != nil {
@@ -142,6 +148,9 @@ func (t *turn) run() outcome {
 			}
 		}
 		return skip("contact_limit")
+	}
+	if a.wantsHuman(t.msgs) {
+		return t.handOver("customer_request")
 	}
 	stopTyping := a.keepTyping(ctx, t.ch, conv.Address, m.ProviderID)
 	defer stopTyping()
@@ -191,6 +200,11 @@ func (t *turn) generate(req *llm.Request) (*llm.Response, outcome) {
 		results := llm.Message{Role: llm.ToolRole, Parts: t.runTools(toolCtx, calls)}
 		if _, err := a.cfg.Store.Append(ctx, t.record(store.Tool, results.Parts, nil)); err != nil {
 			return nil, fail("store", err)
+		}
+		for _, c := range calls {
+			if c.Name == handoffTool && !a.cfg.Handoff.DisableTool {
+				return nil, t.handOver("tool") // the notice is the answer
+			}
 		}
 		req.Messages = append(req.Messages, resp.Message, results)
 	}
@@ -243,6 +257,8 @@ func (t *turn) runTool(ctx context.Context, c llm.ToolCall) llm.Part {
 	var err error
 	if tool, ok := a.tools[c.Name]; ok {
 		content, err = callTool(ctx, tool, c.Args)
+	} else if c.Name == handoffTool && !a.cfg.Handoff.DisableTool {
+		content = "The conversation is handed to a human operator, who will reply to the customer."
 	} else {
 		err = fmt.Errorf("unknown tool %q", c.Name)
 	}
@@ -328,7 +344,7 @@ func (t *turn) send(rec store.Message) error {
 	if h := a.cfg.Hooks.Sent; h != nil {
 		h(SentInfo{Tenant: rec.Tenant, Channel: ch.Name(), Conversation: rec.Conversation, Message: rec.ID, Duration: time.Since(start), Err: sendErr})
 	}
-	if a.runCtx.Err() != nil && sendErr != nil {
+	if !t.operator && a.runCtx.Err() != nil && sendErr != nil {
 		return errAbandoned
 	}
 	u := store.DeliveryUpdate{ID: rec.ID, State: channel.Sent, Attempts: rec.Delivery.Attempts + max(1, sent.Attempts), Time: time.Now()}
