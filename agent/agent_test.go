@@ -967,3 +967,35 @@ func TestInterruptedTurnsAreNotAnsweredTwice(t *testing.T) {
 func newMemory() *memory.Store { return memory.New(nil) }
 
 func newRecorder() *channeltest.Recorder { return channeltest.NewRecorder(channel.WhatsApp) }
+
+func TestNotEveryMessageNeedsAnAnswer(t *testing.T) {
+	f := setup(t, nil)
+	f.model.SetDefault(echoLast())
+	reaction := text("wamid.r", "51900000080", "")
+	reaction.Type, reaction.Reaction = channel.TypeReaction, &channel.Reaction{MessageID: "out-1", Emoji: "👍"}
+	changed := text("wamid.s", "51900000080", "")
+	changed.Type, changed.System = channel.TypeSystem, &channel.SystemNote{Kind: "customer_changed_number"}
+	welcome := text("wamid.w", "51900000081", "")
+	welcome.Type, welcome.System = channel.TypeSystem, &channel.SystemNote{Kind: "request_welcome"}
+
+	f.receive(t, reaction)
+	f.receive(t, changed)
+	f.receive(t, welcome)
+	got := f.waitTurns(t, 3)
+	assert.Equal(t, []agent.Outcome{agent.Skipped, agent.Skipped, agent.Answered}, []agent.Outcome{got[0].Outcome, got[1].Outcome, got[2].Outcome})
+	assert.Equal(t, "no_reply_needed", got[0].Reason)
+	assert.Len(t, f.ch.Sent(), 1, "only the customer who opened the chat is greeted")
+}
+
+func TestUncertainSendWaitsForAStatus(t *testing.T) {
+	f := setup(t, func(c *agent.Config) { c.RetryDelay = time.Hour }, llmtest.Reply("hi"))
+	f.ch.FailNext(&channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable, Err: channel.ErrUncertain})
+	f.receive(t, text("wamid.1", "51900000082", "hola"))
+	ti := f.waitTurns(t, 1)[0]
+	assert.Equal(t, agent.Retrying, ti.Outcome, "the reply may have gone out")
+	assert.Equal(t, "send_unknown", ti.Reason)
+	hist, err := f.store.History(t.Context(), tenant, ti.Conversation, store.HistoryQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, channel.Pending, hist[1].Delivery.State, "not recorded as failed: its fate is unknown")
+	assert.False(t, channel.Retryable(&channel.Error{Kind: channel.ErrUnavailable, Err: channel.ErrUncertain}))
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -242,30 +243,22 @@ func (c Config) withDefaults() (Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	c.HistoryLimit = orDefault(c.HistoryLimit, DefaultHistoryLimit)
-	c.MaxSteps = orDefault(c.MaxSteps, DefaultMaxSteps)
-	c.Workers = orDefault(c.Workers, DefaultWorkers)
-	c.QueueSize = orDefault(c.QueueSize, DefaultQueueSize)
-	c.TurnTimeout = orDefault(c.TurnTimeout, DefaultTurnTimeout)
-	c.RecoveryInterval = orDefault(c.RecoveryInterval, DefaultRecoveryInterval)
-	c.TypingInterval = orDefault(c.TypingInterval, DefaultTypingInterval)
-	c.MaxMediaBytes = orDefault(c.MaxMediaBytes, DefaultMaxMediaBytes)
-	c.CoalesceWindow = orDefault(c.CoalesceWindow, DefaultCoalesceWindow)
-	c.MaxAttempts = orDefault(c.MaxAttempts, DefaultMaxAttempts)
-	c.RetryDelay = orDefault(c.RetryDelay, DefaultRetryDelay)
-	c.ResendAfter = orDefault(c.ResendAfter, DefaultResendAfter)
-	c.ContactLimit = orDefault(c.ContactLimit, DefaultContactLimit)
-	c.ContactLimitNotice = orDefault(c.ContactLimitNotice, DefaultContactLimitNotice)
+	c.HistoryLimit = cmp.Or(c.HistoryLimit, DefaultHistoryLimit)
+	c.MaxSteps = cmp.Or(c.MaxSteps, DefaultMaxSteps)
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
+	c.QueueSize = cmp.Or(c.QueueSize, DefaultQueueSize)
+	c.TurnTimeout = cmp.Or(c.TurnTimeout, DefaultTurnTimeout)
+	c.RecoveryInterval = cmp.Or(c.RecoveryInterval, DefaultRecoveryInterval)
+	c.TypingInterval = cmp.Or(c.TypingInterval, DefaultTypingInterval)
+	c.MaxMediaBytes = cmp.Or(c.MaxMediaBytes, DefaultMaxMediaBytes)
+	c.CoalesceWindow = cmp.Or(c.CoalesceWindow, DefaultCoalesceWindow)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.RetryDelay = cmp.Or(c.RetryDelay, DefaultRetryDelay)
+	c.ResendAfter = cmp.Or(c.ResendAfter, DefaultResendAfter)
+	c.ContactLimit = cmp.Or(c.ContactLimit, DefaultContactLimit)
+	c.ContactLimitNotice = cmp.Or(c.ContactLimitNotice, DefaultContactLimitNotice)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c, nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

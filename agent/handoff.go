@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,9 +180,9 @@ func (t *turn) handOver(reason string) outcome {
 func (a *Agent) handoffNotice(now time.Time) string {
 	h := a.cfg.Handoff
 	if h.Hours != nil && !h.Hours.Contains(now) {
-		return orDefault(h.OutOfHours, DefaultOutOfHoursNotice)
+		return cmp.Or(h.OutOfHours, DefaultOutOfHoursNotice)
 	}
-	return orDefault(h.Notice, DefaultHandoffNotice)
+	return cmp.Or(h.Notice, DefaultHandoffNotice)
 }
 
 func (a *Agent) notify(ctx context.Context, e HandoffEvent) {
@@ -219,7 +220,7 @@ func (a *Agent) Claim(ctx context.Context, tenant channel.TenantID, conv store.C
 // case). Messages the customer sent while the human owned it are not
 // answered by the AI afterwards: they were the operator's.
 func (a *Agent) Release(ctx context.Context, tenant channel.TenantID, conv store.ConversationID, operator, reason string) (store.Conversation, error) {
-	reason = orDefault(reason, "operator_release")
+	reason = cmp.Or(reason, "operator_release")
 	c, err := a.cfg.Store.SetHandoff(ctx, tenant, conv, store.Handoff{Owner: store.OwnerAI, Operator: operator, Reason: reason, Since: time.Now()})
 	if err != nil {
 		return c, fmt.Errorf("agent: release: %w", err)

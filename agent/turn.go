@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,23 @@ func (a *Agent) turn(msgs []store.Message) (pending bool) {
 	return t.finish(out, time.Since(start))
 }
 
+// needsAnswer reports whether a customer's message calls for a reply.
+// Reactions and the provider's notices (a changed number) do not; they are
+// recorded and shown to the model with the next message. WhatsApp's
+// request_welcome (the customer opened the chat) does: it is greeted.
+func needsAnswer(m store.Message) bool {
+	in := m.Inbound
+	switch {
+	case in == nil:
+		return true
+	case in.Type == channel.TypeReaction:
+		return false
+	case in.Type == channel.TypeSystem:
+		return in.System != nil && in.System.Kind == "request_welcome"
+	}
+	return true
+}
+
 // mayPass reports whether a turn that failed for reason may succeed later.
 func mayPass(reason string) bool {
 	switch reason {
@@ -148,6 +166,9 @@ func (t *turn) run() outcome {
 			}
 		}
 		return skip("contact_limit")
+	}
+	if !slices.ContainsFunc(t.msgs, needsAnswer) {
+		return skip("no_reply_needed")
 	}
 	if a.wantsHuman(t.msgs) {
 		return t.handOver("customer_request")
@@ -351,6 +372,9 @@ func (t *turn) send(rec store.Message) error {
 	if sendErr != nil {
 		a.n.sendErrors.Add(1)
 		u.State = channel.Failed
+		if errors.Is(sendErr, channel.ErrUncertain) {
+			u.State = channel.Pending // it may have gone out: a status will tell
+		}
 		var ce *channel.Error
 		if errors.As(sendErr, &ce) {
 			u.ErrorCode, u.Attempts = ce.Code, rec.Delivery.Attempts+max(1, ce.Attempts)
@@ -474,7 +498,7 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 		slog.String(logkey.Tenant, string(m.Tenant)),
 		slog.String(logkey.Conversation, string(m.Conversation)),
 		slog.Int64(logkey.Message, int64(m.ID)),
-		slog.Int("messages", len(t.msgs)),
+		slog.Int(logkey.Messages, len(t.msgs)),
 		slog.String(logkey.Reason, out.reason),
 		slog.Int(logkey.Steps, t.steps),
 		slog.Duration(logkey.Duration, d),
@@ -620,6 +644,7 @@ func sendReason(err error) string {
 		err    error
 		reason string
 	}{
+		{channel.ErrUncertain, "send_unknown"},
 		{channel.ErrWindowClosed, "send_window_closed"},
 		{channel.ErrRateLimited, "send_rate_limited"},
 		{channel.ErrUnavailable, "send_unavailable"},

@@ -21,7 +21,8 @@
 //
 // Failures are classified by the sentinels [ErrInvalidMessage],
 // [ErrUnsupported], [ErrWindowClosed], [ErrRateLimited], [ErrUnavailable],
-// [ErrAuth], [ErrUndeliverable] and [ErrClosed]. Adapters return them wrapped
+// [ErrAuth], [ErrUndeliverable], [ErrUncertain] and [ErrClosed]. Adapters
+// return them wrapped
 // in [*Error], which also carries the provider's code; use [errors.Is] to
 // classify and [errors.As] for the detail. [Retryable] says whether trying
 // again later may help.

@@ -32,6 +32,11 @@ var (
 	ErrUndeliverable = errors.New("channel: undeliverable")
 	// ErrClosed: the channel or receiver has been shut down.
 	ErrClosed = errors.New("channel: closed")
+	// ErrUncertain: the request may have reached the provider and been
+	// accepted (the connection failed after it was written); sending again
+	// could deliver the message twice. Not [Retryable]: a delivery status
+	// may still tell.
+	ErrUncertain = errors.New("channel: outcome unknown")
 )
 
 // Error is a failure reported by a channel's provider. Unwrap returns both
@@ -91,5 +96,5 @@ func (e *Error) Unwrap() []error {
 // Retryable reports whether a send that failed with err may succeed if tried
 // again later: rate limits and temporary provider failures.
 func Retryable(err error) bool {
-	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrUnavailable)
+	return !errors.Is(err, ErrUncertain) && (errors.Is(err, ErrRateLimited) || errors.Is(err, ErrUnavailable))
 }

@@ -1,12 +1,75 @@
-// Package whatsapp will connect wagent to the WhatsApp Business Cloud API:
-// a [github.com/wagent/wagent/channel.Channel] for sending and an
-// [net/http.Handler] for the webhook, which verifies the handshake and the
-// X-Hub-Signature-256 of every delivery, parses every message and status
-// type into the channel model, and hands them to a
-// [github.com/wagent/wagent/channel.Receiver] that records them durably
-// before the webhook is acknowledged.
+// Package whatsapp connects wagent to the WhatsApp Business Cloud API.
 //
-// The contract it implements is in package channel; the adapter itself
-// (client, webhook, media, the 24-hour window, throughput limits and
-// retries by error class) is being built.
+// [Client] is the [github.com/wagent/wagent/channel.Channel] that sends:
+// text (split above 4096 characters), media, interactive buttons and
+// lists, templates, reactions and locations, with WhatsApp's limits
+// checked before any request. It also marks messages read, shows the
+// typing indicator, uploads media and fetches inbound media
+// ([channel.MediaFetcher]), and reports the 24-hour customer-service
+// window ([channel.Windowed]). One Client serves many business phone
+// numbers: the tenant of every address is the number's phone_number_id,
+// and [Credentials] give each its access token.
+//
+// [Webhook] is the [net/http.Handler] the host mounts for Meta's webhook. It
+// answers the verification handshake, checks the size and the
+// X-Hub-Signature-256 of every delivery over the raw bytes (several app
+// secrets may be configured while one is rotated), parses every message
+// and status of the delivery into the channel model and hands them to a
+// [channel.Receiver] (the agent) in one call, which records them durably
+// before the delivery is acknowledged. Meta redelivers what was not
+// acknowledged; the receiver recognizes what it already recorded.
+//
+//	wa, err := whatsapp.New(whatsapp.StaticToken(token), nil)
+//	...
+//	a, err := agent.New(agent.Config{Store: st, Model: model, Channels: []channel.Channel{wa}})
+//	...
+//	hook, err := whatsapp.NewWebhook(a, whatsapp.WebhookOptions{
+//		AppSecrets:  []string{appSecret},
+//		VerifyToken: verifyToken,
+//	})
+//	...
+//	mux.Handle("/webhooks/whatsapp", hook)
+//
+// Users are addressed by their business-scoped user id (BSUID, such as
+// "US.13491208655302741918") when WhatsApp gives one, and by their phone
+// number (wa_id) otherwise: the webhook keys a conversation on the user id
+// when the payload carries it, and Send addresses either kind.
+//
+// # Concurrency
+//
+// A Client and a Webhook are safe for concurrent use and start no
+// goroutines. The Client paces its requests with token buckets from
+// golang.org/x/time/rate: one per business number for the throughput
+// (Options.Throughput messages per second) and one per user for the pair
+// rate limit; sends wait for their turn, within their context, rather than
+// fail. Messages to one user are sent in the order Send is called; the
+// parts of a split text are sent one after the other.
+//
+// # Errors
+//
+// Send returns [*channel.Error] values classified by the sentinels of
+// package channel, so that errors.Is(err, channel.ErrWindowClosed) and
+// [channel.Retryable] work; [Kind] lists how each Cloud API error code is
+// classified, and [errors.As] finds the API's own description, a
+// [*GraphError] (code, subcode, type, details, fbtrace_id). Invalid
+// messages fail before any request with [channel.ErrInvalidMessage].
+// Retryable failures are retried within Send, with exponential backoff and
+// jitter, up to Options.MaxAttempts requests per message; the number of
+// requests is in SendResult.Attempts and channel.Error.Attempts. A send
+// whose request may have reached the API before the connection failed is
+// never retried, to avoid a duplicate: its error wraps [ErrUncertain].
+//
+// The Webhook answers 401 to a missing or wrong signature, 413 to a body
+// over its limit, 400 to a signed body that is not JSON, and 503 when the
+// receiver fails, so that Meta delivers again.
+//
+// # Privacy
+//
+// Message text, profile names and phone numbers pass through this package
+// into the channel types, which redact themselves when logged. This
+// package logs ids, codes and counts only; access tokens, app secrets,
+// verify tokens and appsecret_proof never appear in logs or errors, and the
+// Graph API's error messages are included in errors with phone-number-like
+// digit runs masked. Media downloads go to the URL the Graph API gives,
+// with the tenant's token, and are never logged.
 package whatsapp

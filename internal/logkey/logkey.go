@@ -24,4 +24,11 @@ const (
 	Code         = "code"
 	Duration     = "duration"
 	Error        = "err"
+	Op           = "op"          // the provider operation, such as "send" or "media"
+	Attempt      = "attempt"     // the number of a try, from 1
+	HTTPStatus   = "http_status" // the status of a provider's answer
+	Messages     = "messages"    // a count of messages
+	Statuses     = "statuses"    // a count of statuses
+	Errors       = "errors"      // a count of errors
+	Field        = "field"       // a webhook change's field
 )

@@ -1,0 +1,593 @@
+package whatsapp
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/logkey"
+	"github.com/wagent/wagent/internal/meta"
+)
+
+// Defaults for the zero values of [Options].
+const (
+	// DefaultBaseURL is the Graph API.
+	DefaultBaseURL = "https://graph.facebook.com"
+	// DefaultVersion is the Graph API version called.
+	DefaultVersion = "v25.0"
+	// DefaultThroughput is how many messages per second one business phone
+	// number sends: the Cloud API's default throughput.
+	DefaultThroughput = 80
+	// MaxThroughput is the highest throughput the Cloud API grants a
+	// number, and the highest Options.Throughput accepted.
+	MaxThroughput = 1000
+	// DefaultPairInterval and DefaultPairBurst pace the messages to one
+	// user: the Cloud API's pair rate limit allows about one message every
+	// 6 seconds to the same user, in bursts of up to 45.
+	DefaultPairInterval = 6 * time.Second
+	DefaultPairBurst    = 45
+	// DefaultMaxAttempts is how many requests one message may take, the
+	// first included, when the API fails in a way worth retrying.
+	DefaultMaxAttempts = 4
+	// DefaultRetryDelay is the wait before the first retry; it doubles
+	// with each retry, with jitter, up to DefaultMaxRetryDelay. After a
+	// pair rate limit (131056) the user's messages wait RetryDelay×4^n
+	// instead, n counting that user's consecutive 131056 answers.
+	DefaultRetryDelay    = time.Second
+	DefaultMaxRetryDelay = 30 * time.Second
+	// DefaultMaxMediaBytes caps what FetchMedia reads: the largest media
+	// the Cloud API accepts (documents, 100 MB).
+	DefaultMaxMediaBytes = 100 << 20
+	// DefaultResponseTimeout is how long the default HTTP client waits for
+	// the headers of an answer.
+	DefaultResponseTimeout = 30 * time.Second
+	// ServiceWindow is WhatsApp's customer-service window: free-form
+	// messages may be sent only this long after the user's latest message.
+	ServiceWindow = 24 * time.Hour
+)
+
+// Credentials gives the access token to call the Cloud API with for a
+// business phone number (the tenant), so that one process can serve many
+// numbers, each with its own system-user token.
+//
+// AccessToken is called before each request, from many goroutines at once;
+// implementations cache and refresh tokens as they see fit. ctx bounds the
+// call. An error, or an empty token, fails the request with
+// [channel.ErrAuth].
+type Credentials interface {
+	AccessToken(ctx context.Context, tenant channel.TenantID) (string, error)
+}
+
+// StaticToken is one access token used for every business phone number.
+type StaticToken string
+
+// AccessToken implements [Credentials].
+func (t StaticToken) AccessToken(context.Context, channel.TenantID) (string, error) {
+	return string(t), nil
+}
+
+// Options configures a [Client]. A nil *Options, like the zero value, gives
+// the defaults.
+type Options struct {
+	// BaseURL is the Graph API's address (default [DefaultBaseURL]); tests
+	// and proxies point it elsewhere.
+	BaseURL string
+	// Version is the Graph API version (default [DefaultVersion]).
+	Version string
+	// HTTPClient makes the requests (default: a client whose transport
+	// waits at most [DefaultResponseTimeout] for an answer to start, with
+	// no overall timeout, so that large media downloads are bounded by
+	// their ctx only). The ctx of each call bounds the call, retries
+	// included.
+	HTTPClient *http.Client
+	// AppSecret, when set, adds appsecret_proof to every Graph API call.
+	AppSecret string
+	// Throughput is how many messages per second each business phone
+	// number may send (default [DefaultThroughput], at most
+	// [MaxThroughput]). Sends beyond it wait for their turn rather than
+	// fail.
+	Throughput int
+	// PairInterval and PairBurst pace messages to one user (defaults
+	// [DefaultPairInterval] and [DefaultPairBurst]): a token bucket of
+	// PairBurst refilled every PairInterval. Sends beyond it wait.
+	PairInterval time.Duration
+	PairBurst    int
+	// MaxAttempts bounds the requests per message (default
+	// [DefaultMaxAttempts]); 1 disables retries.
+	MaxAttempts int
+	// RetryDelay and MaxRetryDelay shape the backoff between retries
+	// (defaults [DefaultRetryDelay], [DefaultMaxRetryDelay]).
+	RetryDelay    time.Duration
+	MaxRetryDelay time.Duration
+	// MaxMediaBytes caps the media FetchMedia reads (default
+	// [DefaultMaxMediaBytes]).
+	MaxMediaBytes int64
+	// LinkPreviews asks WhatsApp to render a preview of the first URL of
+	// text messages that contain one.
+	LinkPreviews bool
+	// Logger receives the client's logs (nil: [slog.Default]). Requests
+	// log at Debug, failures at Warn. Logs hold ids and codes, never
+	// tokens, message text or phone numbers.
+	Logger *slog.Logger
+	// Hooks are called on events, for metrics.
+	Hooks Hooks
+}
+
+// Hooks are optional callbacks, called synchronously from the goroutine
+// making the request, possibly from many goroutines at once: they must be
+// safe for concurrent use and return quickly.
+type Hooks struct {
+	// Request is called after each request to the Cloud API.
+	Request func(RequestInfo)
+}
+
+// RequestInfo describes one request to the Cloud API. It holds no token,
+// text or phone number.
+type RequestInfo struct {
+	Tenant channel.TenantID // the business phone number called for
+	// Op is what the request did: "send", "read", "typing", "upload",
+	// "media" (resolving a media id) or "download".
+	Op string
+	// Attempt counts the requests for the same operation, from 1.
+	Attempt int
+	// HTTPStatus is the status of the answer, 0 when there was none.
+	HTTPStatus int
+	// Code is the Graph API error code, 0 on success.
+	Code     int
+	Duration time.Duration // of the request, answer read included
+	Err      error         // the classified failure, nil on success
+}
+
+// Stats is a snapshot of a client's counters.
+type Stats struct {
+	// Requests counts requests made to the Cloud API; Retries the ones
+	// that repeated a failed request.
+	Requests int64
+	Retries  int64
+	// Sent counts messages the API accepted; Failed the sends that
+	// returned an error.
+	Sent   int64
+	Failed int64
+	// ThroughputWaits counts messages that waited for the business
+	// number's throughput, PairWaits those that waited for the pacing of
+	// messages to one user (including a pair rate limit backoff).
+	ThroughputWaits int64
+	PairWaits       int64
+}
+
+// Client is a [channel.Channel] for the WhatsApp Business Cloud API. It
+// sends messages (splitting long texts, validating WhatsApp's limits before
+// any request, retrying by error class, pacing by the throughput and pair
+// rate limits), marks messages read, shows the typing indicator, uploads
+// and fetches media. The tenant of every address is the business's
+// phone_number_id.
+//
+// Create one with [New]. A Client is safe for concurrent use; it starts no
+// goroutines.
+type Client struct {
+	creds         Credentials
+	base          string // BaseURL + "/" + Version
+	http          *http.Client
+	appSecret     string
+	throughput    int
+	pairInterval  time.Duration
+	pairBurst     int
+	maxAttempts   int
+	backoff       meta.Backoff
+	retryDelay    time.Duration
+	maxMediaBytes int64
+	linkPreviews  bool
+	log           *slog.Logger
+	hooks         Hooks
+
+	limits limits
+	n      struct {
+		requests, retries, sent, failed, throughputWaits, pairWaits atomic.Int64
+	}
+}
+
+var (
+	_ channel.Channel         = (*Client)(nil)
+	_ channel.ReadMarker      = (*Client)(nil)
+	_ channel.TypingIndicator = (*Client)(nil)
+	_ channel.MediaFetcher    = (*Client)(nil)
+	_ channel.Windowed        = (*Client)(nil)
+)
+
+// New returns a Client that calls the Cloud API with the tokens creds gives,
+// configured by opts (nil: defaults), or an error naming every problem with
+// the configuration. It starts no goroutines.
+func New(creds Credentials, opts *Options) (*Client, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	var errs []error
+	if creds == nil {
+		errs = append(errs, errors.New("whatsapp: credentials are required"))
+	}
+	if t, ok := creds.(StaticToken); ok && t == "" {
+		errs = append(errs, errors.New("whatsapp: the static access token is empty"))
+	}
+	o.BaseURL = strings.TrimRight(cmp.Or(o.BaseURL, DefaultBaseURL), "/")
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, errors.New("whatsapp: Options.BaseURL must be an http or https URL"))
+	}
+	o.Version = cmp.Or(o.Version, DefaultVersion)
+	if strings.ContainsAny(o.Version, "/?#") {
+		errs = append(errs, errors.New("whatsapp: Options.Version must be a version such as v25.0"))
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"Throughput", int64(o.Throughput)},
+		{"PairInterval", int64(o.PairInterval)},
+		{"PairBurst", int64(o.PairBurst)},
+		{"MaxAttempts", int64(o.MaxAttempts)},
+		{"RetryDelay", int64(o.RetryDelay)},
+		{"MaxRetryDelay", int64(o.MaxRetryDelay)},
+		{"MaxMediaBytes", o.MaxMediaBytes},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("whatsapp: Options.%s must not be negative", f.name))
+		}
+	}
+	if o.Throughput > MaxThroughput {
+		errs = append(errs, fmt.Errorf("whatsapp: Options.Throughput must be at most %d", MaxThroughput))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		creds:         creds,
+		base:          o.BaseURL + "/" + o.Version,
+		http:          o.HTTPClient,
+		appSecret:     o.AppSecret,
+		throughput:    cmp.Or(o.Throughput, DefaultThroughput),
+		pairInterval:  cmp.Or(o.PairInterval, DefaultPairInterval),
+		pairBurst:     cmp.Or(o.PairBurst, DefaultPairBurst),
+		maxAttempts:   cmp.Or(o.MaxAttempts, DefaultMaxAttempts),
+		retryDelay:    cmp.Or(o.RetryDelay, DefaultRetryDelay),
+		maxMediaBytes: cmp.Or(o.MaxMediaBytes, DefaultMaxMediaBytes),
+		linkPreviews:  o.LinkPreviews,
+		log:           o.Logger,
+		hooks:         o.Hooks,
+	}
+	c.backoff = meta.Backoff{Base: c.retryDelay, Max: cmp.Or(o.MaxRetryDelay, DefaultMaxRetryDelay)}
+	if c.http == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = DefaultResponseTimeout
+		c.http = &http.Client{Transport: t}
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.limits.init()
+	return c, nil
+}
+
+// validTenant reports whether t can be a phone_number_id: it becomes part
+// of request paths.
+func validTenant(t channel.TenantID) bool {
+	if t == "" || len(t) > 64 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Name implements [channel.Channel]: it returns [channel.WhatsApp].
+func (c *Client) Name() channel.Name { return channel.WhatsApp }
+
+// ServiceWindow implements [channel.Windowed]: it returns [ServiceWindow].
+func (c *Client) ServiceWindow() time.Duration { return ServiceWindow }
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:        c.n.requests.Load(),
+		Retries:         c.n.retries.Load(),
+		Sent:            c.n.sent.Load(),
+		Failed:          c.n.failed.Load(),
+		ThroughputWaits: c.n.throughputWaits.Load(),
+		PairWaits:       c.n.pairWaits.Load(),
+	}
+}
+
+// MarkRead implements [channel.ReadMarker]: it marks the message id that to
+// sent as read (blue ticks). It makes one request, counted against the
+// number's throughput.
+func (c *Client) MarkRead(ctx context.Context, to channel.Address, id channel.MessageID) error {
+	return c.status(ctx, "read", to, id, false)
+}
+
+// Typing implements [channel.TypingIndicator]: one request marks id read
+// and shows the typing indicator to to, until the reply is sent or for 25
+// seconds.
+func (c *Client) Typing(ctx context.Context, to channel.Address, id channel.MessageID) error {
+	return c.status(ctx, "typing", to, id, true)
+}
+
+type statusRequest struct {
+	MessagingProduct string           `json:"messaging_product"`
+	Status           string           `json:"status"`
+	MessageID        string           `json:"message_id"`
+	TypingIndicator  *typingIndicator `json:"typing_indicator,omitempty"`
+}
+
+type typingIndicator struct {
+	Type string `json:"type"`
+}
+
+func (c *Client) status(ctx context.Context, op string, to channel.Address, id channel.MessageID, typing bool) error {
+	if !validTenant(to.Tenant) || id == "" {
+		return invalidf("%s needs a tenant (a phone_number_id) and a message id", op)
+	}
+	if to.Channel != "" && to.Channel != channel.WhatsApp {
+		return invalidf("address of channel %q", to.Channel)
+	}
+	body := statusRequest{MessagingProduct: "whatsapp", Status: "read", MessageID: string(id)}
+	if typing {
+		body.TypingIndicator = &typingIndicator{Type: "text"}
+	}
+	payload, err := marshal(body)
+	if err != nil {
+		return err
+	}
+	if _, err := c.limits.tenant(to.Tenant, c.throughput).wait(ctx); err != nil {
+		return err
+	}
+	var resp struct {
+		Success bool `json:"success"`
+	}
+	_, err = c.call(ctx, call{op: op, tenant: to.Tenant, method: http.MethodPost, path: "/" + string(to.Tenant) + "/messages", body: payload, contentType: "application/json", attempts: 1}, &resp)
+	return err
+}
+
+// call is one Cloud API operation, retried as its attempts allow.
+type call struct {
+	op          string
+	tenant      channel.TenantID
+	method      string
+	path        string // under base
+	rawURL      string // instead of path: an absolute URL (media downloads)
+	body        []byte
+	contentType string
+	attempts    int
+	// before runs before each retry, after the backoff; the send path
+	// waits for its limiters there.
+	before func(ctx context.Context) error
+	// onError sees each failed attempt's classified error and may ask for
+	// a longer wait before the next one.
+	onError func(e *channel.Error) time.Duration
+	// stream returns the response body unread on success, for downloads.
+	stream bool
+	// idempotent requests are retried even when their outcome is unknown.
+	idempotent bool
+}
+
+// callResult is what call returns besides the decoded body.
+type callResult struct {
+	attempts int
+	body     io.ReadCloser // when stream
+	header   http.Header
+}
+
+// call makes the request, retrying failures worth retrying with backoff
+// and jitter, and decodes a successful JSON answer into out. It returns a
+// *channel.Error for every failure but a done context.
+//
+// Requests whose outcome is unknown, because the connection failed after
+// the request was written, are never retried: the API may have acted on
+// them. Their error wraps [ErrUncertain].
+func (c *Client) call(ctx context.Context, cl call, out any) (callResult, error) {
+	res := callResult{}
+	attempts := max(1, cl.attempts)
+	var last *channel.Error
+	var hint time.Duration // the wait the last failure calls for
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			wait := max(c.backoff.Delay(attempt-1), last.RetryAfter, hint)
+			if !meta.Fits(ctx, wait) {
+				return res, last
+			}
+			if err := meta.Sleep(ctx, wait); err != nil {
+				return res, errors.Join(last, err)
+			}
+			if cl.before != nil {
+				if err := cl.before(ctx); err != nil {
+					return res, errors.Join(last, err)
+				}
+			}
+			c.n.retries.Add(1)
+		}
+		res.attempts = attempt
+		body, hdr, err := c.do(ctx, cl, attempt, out)
+		if err == nil {
+			res.body, res.header = body, hdr
+			return res, nil
+		}
+		var ce *channel.Error
+		if !errors.As(err, &ce) {
+			return res, err // the context is done
+		}
+		ce.Attempts = attempt
+		last = ce
+		// The limiters learn from every failure, retried or not, so that
+		// the next message to the user or number waits too.
+		if cl.onError != nil {
+			hint = cl.onError(ce)
+			ce.RetryAfter = max(ce.RetryAfter, hint)
+		}
+		if attempt >= attempts || !retryable(ce, cl.idempotent) {
+			return res, ce
+		}
+	}
+}
+
+func retryable(e *channel.Error, idempotent bool) bool {
+	if !idempotent && errors.Is(e, ErrUncertain) {
+		return false
+	}
+	return channel.Retryable(e)
+}
+
+// do makes one request.
+func (c *Client) do(ctx context.Context, cl call, attempt int, out any) (io.ReadCloser, http.Header, error) {
+	start := time.Now()
+	c.n.requests.Add(1)
+	info := RequestInfo{Tenant: cl.tenant, Op: cl.op, Attempt: attempt}
+	body, hdr, err := c.roundTrip(ctx, cl, &info, out)
+	info.Duration = time.Since(start)
+	info.Err = err
+	var ce *channel.Error
+	if errors.As(err, &ce) {
+		info.Code = ce.Code
+	}
+	level := slog.LevelDebug
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	c.log.LogAttrs(ctx, level, "whatsapp: request",
+		slog.String(logkey.Tenant, string(cl.tenant)),
+		slog.String(logkey.Op, cl.op),
+		slog.Int(logkey.Attempt, attempt),
+		slog.Int(logkey.HTTPStatus, info.HTTPStatus),
+		slog.Int(logkey.Code, info.Code),
+		slog.Duration(logkey.Duration, info.Duration),
+		slog.Any(logkey.Error, err))
+	if h := c.hooks.Request; h != nil {
+		h(info)
+	}
+	return body, hdr, err
+}
+
+func (c *Client) roundTrip(ctx context.Context, cl call, info *RequestInfo, out any) (io.ReadCloser, http.Header, error) {
+	token, err := c.token(ctx, cl.tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := cl.rawURL
+	if u == "" {
+		u = c.base + cl.path
+		if c.appSecret != "" {
+			sep := "?"
+			if strings.Contains(u, "?") {
+				sep = "&"
+			}
+			u += sep + "appsecret_proof=" + meta.AppSecretProof(token, c.appSecret)
+		}
+	}
+	var rd io.Reader
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
+	}
+	// wrote records whether the request reached the wire, to tell a
+	// failure that certainly did nothing from one that may have.
+	var wrote atomic.Bool
+	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+	req, err := http.NewRequestWithContext(tctx, cl.method, u, rd)
+	if err != nil {
+		return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrInvalidMessage, Err: errors.New("whatsapp: building the request failed")}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if cl.contentType != "" {
+		req.Header.Set("Content-Type", cl.contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, c.transportErr(ctx, cl, err, wrote.Load())
+	}
+	info.HTTPStatus = resp.StatusCode
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if cl.stream {
+			return resp.Body, resp.Header, nil
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable, HTTPStatus: resp.StatusCode,
+				Err: fmt.Errorf("%w: reading the answer failed", ErrUncertain)}
+		}
+		if out != nil {
+			if err := json.Unmarshal(data, out); err != nil {
+				return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable, HTTPStatus: resp.StatusCode,
+					Err: fmt.Errorf("%w: the answer is not the expected JSON", ErrUncertain)}
+			}
+		}
+		return nil, resp.Header, nil
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return nil, nil, classify(resp.StatusCode, resp.Header, data, time.Now())
+}
+
+// transportErr classifies a request that got no answer. Before the request
+// was written nothing happened, and it may be retried; after, the API may
+// have acted on it, and the error wraps ErrUncertain. The URL, which may
+// carry appsecret_proof, is left out.
+func (c *Client) transportErr(ctx context.Context, cl call, err error, wrote bool) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if ctx.Err() != nil && !wrote {
+		return ctx.Err()
+	}
+	e := &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable}
+	if wrote {
+		e.Err = fmt.Errorf("%w: %s %s: %w", ErrUncertain, cl.method, cl.op, err)
+	} else {
+		e.Err = fmt.Errorf("whatsapp: %s %s: %w", cl.method, cl.op, err)
+	}
+	return e
+}
+
+func (c *Client) token(ctx context.Context, tenant channel.TenantID) (string, error) {
+	token, err := c.creds.AccessToken(ctx, tenant)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrAuth, Err: fmt.Errorf("whatsapp: credentials: %w", err)}
+	}
+	if token == "" {
+		return "", &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrAuth, Err: errors.New("whatsapp: credentials gave an empty access token")}
+	}
+	return token, nil
+}
+
+// marshal encodes v as the Cloud API expects it, without HTML escaping.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("whatsapp: encoding the request: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
