@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -236,22 +234,11 @@ func (a *Agent) receiveMessage(ctx context.Context, m channel.Message) error {
 	return nil
 }
 
-// correlationPrefix marks the Outbound.Correlation values the agent sets: the
-// outbound record's id, so that a status finds its record even when it
-// arrives before the provider's id was recorded.
-const correlationPrefix = "wagent:"
-
-func correlation(id store.MessageID) string {
-	return correlationPrefix + strconv.FormatInt(int64(id), 10)
-}
-
 func (a *Agent) receiveStatus(ctx context.Context, s channel.Status) error {
 	a.n.statuses.Add(1)
 	u := store.DeliveryUpdate{ProviderID: s.MessageID, State: s.State, Time: s.Time}
-	if rest, ok := strings.CutPrefix(s.Correlation, correlationPrefix); ok {
-		if id, err := strconv.ParseInt(rest, 10, 64); err == nil {
-			u.ID = store.MessageID(id)
-		}
+	if id, ok := store.ParseCorrelation(s.Correlation); ok {
+		u.ID = id
 	}
 	if len(s.Errors) > 0 {
 		u.ErrorCode, u.ErrorTitle = s.Errors[0].Code, s.Errors[0].Title

@@ -352,7 +352,7 @@ func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) 
 func (t *turn) send(rec store.Message) error {
 	a, ctx, ch := t.a, t.ctx, t.ch
 	out := rec.Outbound.Clone()
-	out.Correlation = correlation(rec.ID)
+	out.Correlation = rec.ID.Correlation()
 	start := time.Now()
 	var sent channel.SendResult
 	var sendErr error

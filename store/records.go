@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wagent/wagent/channel"
@@ -298,4 +300,27 @@ func (m Message) Clone() Message {
 		m.Outbound = &out
 	}
 	return m
+}
+
+// correlationPrefix starts the Outbound.Correlation values that name a
+// record.
+const correlationPrefix = "wagent:"
+
+// Correlation returns the Outbound.Correlation value that names the
+// outbound record id. The agent sets it on every message it sends, so that
+// a delivery status finds its record even before the provider's id was
+// recorded, and channels can tell which record a message is.
+func (id MessageID) Correlation() string {
+	return correlationPrefix + strconv.FormatInt(int64(id), 10)
+}
+
+// ParseCorrelation returns the record id named by an Outbound.Correlation
+// value made by [MessageID.Correlation], and false for any other value.
+func ParseCorrelation(c string) (MessageID, bool) {
+	rest, ok := strings.CutPrefix(c, correlationPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return MessageID(id), err == nil && id > 0
 }

@@ -146,3 +146,14 @@ func TestWithoutContent(t *testing.T) {
 	_, removed = noMedia.WithoutMedia()
 	assert.False(t, removed)
 }
+
+func TestCorrelation(t *testing.T) {
+	assert.Equal(t, "wagent:42", store.MessageID(42).Correlation())
+	id, ok := store.ParseCorrelation("wagent:42")
+	assert.True(t, ok)
+	assert.Equal(t, store.MessageID(42), id)
+	for _, c := range []string{"", "42", "wagent:", "wagent:x", "wagent:-3", "wagent:0", "host:42"} {
+		_, ok := store.ParseCorrelation(c)
+		assert.False(t, ok, c)
+	}
+}
