@@ -32,11 +32,13 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 	// refs locates every record: refs[id-1] for MessageID id. Ids are
-	// assigned from one counter, len(refs)+1, so they are dense.
+	// assigned from one counter, len(refs)+1, so they are dense. The ref of
+	// a deleted record has a nil conv.
 	refs []recordRef
 	// convs holds the conversation (and subject) of every address.
 	convs    map[channel.Address]*conversation
 	convByID map[store.ConversationID]*conversation
+	subjects map[store.SubjectID]*conversation
 	// inbound is the idempotency index of AppendInbound.
 	inbound map[inboundKey]store.MessageID
 	// provider finds the records that are not inbound by provider id.
@@ -53,10 +55,15 @@ type conversation struct {
 	conv    store.Conversation
 	subject store.Subject
 	// recs are the records in the order they were made, which is ID order.
+	// A deleted record stays as a zero Message (ID 0).
 	recs []store.Message
-	// order indexes recs in (Turn, ID) order.
+	// order indexes the records of recs that are not deleted in (Turn, ID)
+	// order.
 	order   []int
 	pending pendingQueue
+	// leaseOwner holds the conversation until leaseUntil.
+	leaseOwner string
+	leaseUntil time.Time
 }
 
 type recordRef struct {
@@ -87,6 +94,7 @@ func New(opts *Options) *Store {
 		now:      time.Now,
 		convs:    make(map[channel.Address]*conversation),
 		convByID: make(map[store.ConversationID]*conversation),
+		subjects: make(map[store.SubjectID]*conversation),
 		inbound:  make(map[inboundKey]store.MessageID),
 		provider: make(map[providerKey]store.MessageID),
 		phones:   make(map[phoneKey]*conversation),
@@ -104,7 +112,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.refs = nil
-	s.convs, s.convByID = nil, nil
+	s.convs, s.convByID, s.subjects = nil, nil, nil
 	s.inbound, s.provider, s.phones = nil, nil, nil
 	s.pending = pendingQueue{}
 	return nil
@@ -303,6 +311,9 @@ func (s *Store) Pending(ctx context.Context, q store.PendingQuery) ([]store.Mess
 			break
 		}
 		ref := s.refs[id-1]
+		if ref.conv == nil { // deleted
+			continue
+		}
 		r := &ref.conv.recs[ref.i]
 		if r.Processing.State != store.ProcessPending || (q.Tenant != "" && r.Tenant != q.Tenant) {
 			continue
@@ -492,6 +503,9 @@ func (s *Store) record(tenant channel.TenantID, id store.MessageID) *store.Messa
 		return nil
 	}
 	ref := s.refs[id-1]
+	if ref.conv == nil { // deleted
+		return nil
+	}
 	r := &ref.conv.recs[ref.i]
 	if r.Tenant != tenant {
 		return nil
@@ -522,6 +536,7 @@ func (s *Store) open(addr channel.Address, now time.Time) *conversation {
 	}
 	s.convs[addr] = c
 	s.convByID[c.conv.ID] = c
+	s.subjects[subj] = c
 	return c
 }
 
@@ -622,5 +637,5 @@ func (q *pendingQueue) drop(s *Store) {
 
 func (s *Store) isPending(id store.MessageID) bool {
 	ref := s.refs[id-1]
-	return ref.conv.recs[ref.i].Processing.State == store.ProcessPending
+	return ref.conv != nil && ref.conv.recs[ref.i].Processing.State == store.ProcessPending
 }

@@ -26,6 +26,28 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestPurger(t *testing.T) {
+	storetest.RunPurger(t, func(t *testing.T) storetest.PurgerStore { return newStore(t) })
+}
+
+func TestEraser(t *testing.T) {
+	storetest.RunEraser(t, func(t *testing.T) storetest.EraserStore { return newStore(t) })
+}
+
+func TestExporter(t *testing.T) {
+	storetest.RunExporter(t, func(t *testing.T) storetest.ExporterStore { return newStore(t) })
+}
+
+func TestLeaser(t *testing.T) {
+	storetest.RunLeaser(t, func(t *testing.T) storetest.LeaserStore { return newStore(t) })
+}
+
+func newStore(t *testing.T) *memory.Store {
+	s := memory.New(nil)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
 func from(user string) channel.Address {
 	return channel.Address{Channel: channel.WhatsApp, Tenant: "tienda-sol", User: channel.UserID(user)}
 }
@@ -73,6 +95,15 @@ func TestClose(t *testing.T) {
 			return err
 		}},
 		{"Subject", func() error { _, err := s.Subject(ctx, from("51900000001")); return err }},
+		{"Purge", func() error {
+			_, err := s.Purge(ctx, store.PurgeQuery{Scope: store.PurgeContent, Before: time.Now()})
+			return err
+		}},
+		{"Erase", func() error { _, err := s.Erase(ctx, "tienda-sol", a.Conversation.Subject); return err }},
+		{"Export", func() error { _, err := s.Export(ctx, "tienda-sol", a.Conversation.Subject); return err }},
+		{"Lease", func() error { _, err := s.Lease(ctx, "tienda-sol", a.Conversation.ID, "w", time.Minute); return err }},
+		{"Release", func() error { return s.Release(ctx, "tienda-sol", a.Conversation.ID, "w") }},
+		{"LeasePending", func() error { _, err := s.LeasePending(ctx, "w", time.Minute, 1); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
