@@ -275,7 +275,6 @@ func New(creds Credentials, opts *Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	c.limits.init()
 	return c, nil
 }
 
@@ -348,7 +347,7 @@ func (c *Client) status(ctx context.Context, op string, to channel.Address, id c
 	if typing {
 		body.TypingIndicator = &typingIndicator{Type: "text"}
 	}
-	payload, err := marshal(body)
+	payload, err := meta.Marshal(body)
 	if err != nil {
 		return err
 	}
@@ -437,7 +436,7 @@ func (c *Client) call(ctx context.Context, cl call, out any) (callResult, error)
 			hint = cl.onError(ce)
 			ce.RetryAfter = max(ce.RetryAfter, hint)
 		}
-		if attempt >= attempts || !retryable(ce, cl.idempotent) {
+		if attempt >= attempts || !retryable(ce, cl.idempotent) || attempt >= 2 && retryOnce(ce.Code) {
 			return res, ce
 		}
 	}
@@ -579,15 +578,4 @@ func (c *Client) token(ctx context.Context, tenant channel.TenantID) (string, er
 		return "", &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrAuth, Err: errors.New("whatsapp: credentials gave an empty access token")}
 	}
 	return token, nil
-}
-
-// marshal encodes v as the Cloud API expects it, without HTML escaping.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("whatsapp: encoding the request: %w", err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -290,6 +290,14 @@ func TestSendClassifiesErrors(t *testing.T) {
 		{131049, 400, channel.ErrUndeliverable},
 		{368, 403, channel.ErrUndeliverable},
 		{131031, 400, channel.ErrUndeliverable},
+		{131052, 400, channel.ErrUnavailable},
+		{131053, 400, channel.ErrInvalidMessage},
+		{3, 403, channel.ErrAuth},
+		{10, 403, channel.ErrAuth},
+		{200, 403, channel.ErrAuth},
+		{131021, 400, channel.ErrUndeliverable},
+		{131057, 503, channel.ErrUnavailable},
+		{613, 400, channel.ErrRateLimited},
 		{132001, 400, channel.ErrInvalidMessage},
 		{999999, 400, channel.ErrInvalidMessage},
 		{999999, 502, channel.ErrUnavailable},
@@ -405,6 +413,29 @@ func TestSendRetries(t *testing.T) {
 		assert.Equal(t, 3, res.Attempts)
 		assert.Equal(t, int64(2), c.Stats().PairWaits)
 	})
+	t.Run("131052 is retried once only", func(t *testing.T) {
+		c, api := newClient(t, &whatsapp.Options{MaxAttempts: 4})
+		api.Script(whatsapptest.GraphError(400, 131052, 0, "Media download error"), whatsapptest.GraphError(400, 131052, 0, "Media download error"))
+		_, err := c.Send(t.Context(), channel.Outbound{To: to(waID), Media: &channel.Media{Kind: channel.Image, URL: "https://example.com/a.jpg"}})
+		require.ErrorIs(t, err, channel.ErrUnavailable)
+		var ce *channel.Error
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, 131052, ce.Code)
+		assert.Equal(t, 2, ce.Attempts, "one retry, though MaxAttempts allows three")
+		assert.Len(t, api.Sent(), 2)
+
+		api.Script(whatsapptest.GraphError(400, 131052, 0, "Media download error"))
+		res, err := c.Send(t.Context(), channel.Outbound{To: to(waID), Media: &channel.Media{Kind: channel.Image, URL: "https://example.com/a.jpg"}})
+		require.NoError(t, err, "a download that works the second time")
+		assert.Equal(t, 2, res.Attempts)
+	})
+	t.Run("131053 is not retried", func(t *testing.T) {
+		c, api := newClient(t, &whatsapp.Options{MaxAttempts: 4})
+		api.Script(whatsapptest.GraphError(400, 131053, 0, "Media upload error"))
+		_, err := c.Send(t.Context(), channel.Outbound{To: to(waID), Media: &channel.Media{Kind: channel.Image, URL: "https://example.com/a.jpg"}})
+		require.ErrorIs(t, err, channel.ErrInvalidMessage)
+		assert.Len(t, api.Sent(), 1)
+	})
 	t.Run("Retry-After is honoured", func(t *testing.T) {
 		c, api := newClient(t, &whatsapp.Options{MaxAttempts: 3})
 		r := whatsapptest.GraphError(429, 80007, 0, "rate limit")
@@ -463,6 +494,28 @@ func TestThroughputLimiterWaits(t *testing.T) {
 	st := c.Stats()
 	assert.Equal(t, int64(len(users)-5), st.ThroughputWaits, "a burst of one second's worth, then every send waits")
 	assert.Equal(t, int64(len(users)), st.Sent)
+}
+
+func TestThroughputDefaults(t *testing.T) {
+	t.Run("up to 1000", func(t *testing.T) {
+		c, api := newClient(t, &whatsapp.Options{Throughput: whatsapp.MaxThroughput})
+		for i := range 200 {
+			_, err := c.Send(t.Context(), channel.Outbound{To: to(fmt.Sprintf("52155%08d", i)), Text: "hi"})
+			require.NoError(t, err)
+		}
+		assert.Len(t, api.Sent(), 200)
+		assert.Zero(t, c.Stats().ThroughputWaits, "200 fit in a burst of 1000")
+	})
+	t.Run("each number has its own bucket", func(t *testing.T) {
+		c, api := newClient(t, &whatsapp.Options{Throughput: 2})
+		for i := range 4 {
+			tenant := channel.TenantID([]string{"106540352242922", "106540352242923"}[i%2])
+			_, err := c.Send(t.Context(), channel.Outbound{To: channel.Address{Channel: channel.WhatsApp, Tenant: tenant, User: channel.UserID(fmt.Sprintf("52155%08d", i))}, Text: "hi"})
+			require.NoError(t, err)
+		}
+		assert.Len(t, api.Sent(), 4)
+		assert.Zero(t, c.Stats().ThroughputWaits, "two numbers, two messages each: no wait")
+	})
 }
 
 func TestThroughputLimiterConcurrent(t *testing.T) {

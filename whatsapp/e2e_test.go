@@ -2,6 +2,8 @@ package whatsapp_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/wagent/wagent/agent"
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/llm"
 	"github.com/wagent/wagent/llm/llmtest"
 	"github.com/wagent/wagent/store"
 	"github.com/wagent/wagent/store/memory"
@@ -191,4 +194,131 @@ func TestEndToEndRedeliveryAnsweredOnce(t *testing.T) {
 	require.NoError(t, b.agent.Shutdown(sctx)) // waits for every turn: nothing more can be sent
 	assert.Len(t, b.api.Sent(), 1, "one reply")
 	assert.Equal(t, int64(1), b.agent.Stats().Answered)
+}
+
+// reply returns the outbound record of the conversation, and the
+// correlation its send carried.
+func (b *bot) reply(t *testing.T, conv store.ConversationID) store.Message {
+	t.Helper()
+	hist, err := b.store.History(t.Context(), tenant, conv, store.HistoryQuery{})
+	require.NoError(t, err)
+	for i := len(hist) - 1; i >= 0; i-- {
+		if hist[i].Outbound != nil {
+			return hist[i]
+		}
+	}
+	t.Fatal("no outbound record")
+	return store.Message{}
+}
+
+func correlationOf(t *testing.T, r whatsapptest.Request) string {
+	t.Helper()
+	var body struct {
+		Biz string `json:"biz_opaque_callback_data"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &body))
+	require.NotEmpty(t, body.Biz)
+	return body.Biz
+}
+
+// TestEndToEndStatusMerge delivers statuses out of order and from several
+// devices: the delivery record only moves forward, and a failure reported
+// after a delivery keeps the delivery and records the error.
+func TestEndToEndStatusMerge(t *testing.T) {
+	type st struct {
+		status string
+		code   int
+	}
+	tests := []struct {
+		name     string
+		statuses []st
+		want     channel.DeliveryState
+		code     int
+	}{
+		{"delivered after read never downgrades", []st{{"sent", 0}, {"read", 0}, {"delivered", 0}}, channel.Read, 0},
+		{"failed after delivered: both recorded", []st{{"delivered", 0}, {"failed", 131026}}, channel.Delivered, 131026},
+		{"delivered after failed: another device got it", []st{{"failed", 131026}, {"delivered", 0}}, channel.Delivered, 131026},
+		{"played after read", []st{{"read", 0}, {"played", 0}, {"delivered", 0}}, channel.Played, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBot(t, llmtest.NewScripted(llmtest.Reply("Hola")))
+			now := time.Now().Truncate(time.Second)
+			b.deliver(t, whatsapptest.TextDelivery(string(tenant), waID, bsuid, "wamid.MERGE0001", "hola", now))
+			rcv := wait(t, b.received)
+			require.Equal(t, agent.Answered, wait(t, b.turns).Outcome)
+			sent := b.api.Sent()
+			require.Len(t, sent, 1)
+			corr := correlationOf(t, sent[0])
+			for i, s := range tt.statuses {
+				b.deliver(t, whatsapptest.StatusDelivery(string(tenant), waID, "wamid.FAKE000001", s.status, corr, s.code, now.Add(time.Duration(i+1)*time.Second)))
+				assert.NotZero(t, wait(t, b.statuses).Message)
+			}
+			rec := b.reply(t, rcv.Conversation)
+			assert.Equal(t, tt.want, rec.Delivery.State)
+			assert.Equal(t, tt.code, rec.Delivery.ErrorCode)
+		})
+	}
+}
+
+// TestEndToEndSendFailures: the retries of a send and the last error code
+// land on the outbound record.
+func TestEndToEndSendFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		script   []whatsapptest.Response
+		state    channel.DeliveryState
+		attempts int
+		code     int
+	}{
+		{"retried, then sent", []whatsapptest.Response{whatsapptest.GraphError(500, 131000, 0, "Something went wrong")}, channel.Sent, 2, 0},
+		{"undeliverable: not retried", []whatsapptest.Response{whatsapptest.GraphError(400, 131026, 0, "Message undeliverable")}, channel.Failed, 1, 131026},
+		{"window closed at send time", []whatsapptest.Response{whatsapptest.GraphError(400, 131047, 0, "Re-engagement message")}, channel.Failed, 1, 131047},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBot(t, llmtest.NewScripted(llmtest.Reply("Hola")))
+			b.api.Script(tt.script...)
+			b.deliver(t, whatsapptest.TextDelivery(string(tenant), waID, bsuid, "wamid.FAIL0001", "hola", time.Now()))
+			rcv := wait(t, b.received)
+			wait(t, b.turns)
+			rec := b.reply(t, rcv.Conversation)
+			assert.Equal(t, tt.state, rec.Delivery.State)
+			assert.Equal(t, tt.attempts, rec.Delivery.Attempts)
+			assert.Equal(t, tt.code, rec.Delivery.ErrorCode)
+		})
+	}
+}
+
+// TestEndToEndInboundImage: an image the user sends is resolved and
+// downloaded from the Cloud API with the token, checked against its
+// sha256, and handed to the model as an image part.
+func TestEndToEndInboundImage(t *testing.T) {
+	model := llmtest.NewScripted(llmtest.Reply("It is a scarf."))
+	b := newBot(t, model)
+	content := []byte("\xff\xd8\xff\xe0 a tiny jpeg")
+	sum := sha256.Sum256(content)
+	id := b.api.AddMedia(whatsapptest.Media{Content: content, MIMEType: "image/jpeg"})
+	b.deliver(t, whatsapptest.MediaDelivery(string(tenant), waID, bsuid, "wamid.IMG0001", "image", id, "image/jpeg",
+		base64.StdEncoding.EncodeToString(sum[:]), "What is this?", time.Now()))
+	wait(t, b.received)
+	require.Equal(t, agent.Answered, wait(t, b.turns).Outcome)
+
+	reqs := model.Requests()
+	require.Len(t, reqs, 1)
+	var image *llm.Part
+	for _, m := range reqs[0].Messages {
+		for i := range m.Parts {
+			if m.Parts[i].Kind == llm.KindImage {
+				image = &m.Parts[i]
+			}
+		}
+	}
+	require.NotNil(t, image, "the image reached the model")
+	assert.Equal(t, content, image.Data)
+	assert.Equal(t, "image/jpeg", image.MIMEType)
+	assert.Len(t, b.api.Filter("media"), 1)
+	downloads := b.api.Filter("download")
+	require.Len(t, downloads, 1)
+	assert.Equal(t, "Bearer "+token, downloads[0].Header.Get("Authorization"))
 }

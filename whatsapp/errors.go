@@ -33,15 +33,17 @@ type GraphError = meta.GraphError
 //   - [channel.ErrRateLimited], retried: 4 and 80007 (app and account rate
 //     limits), 613, 130429 (throughput), 131056 (pair rate limit).
 //   - [channel.ErrUnavailable], retried: 1, 2, 131000 (something went
-//     wrong), 131016 (service overloaded), 131052 (media download),
-//     131057 (maintenance), 133004.
+//     wrong), 131016 (service overloaded), 131057 (maintenance), 133004,
+//     and 131052 (the media could not be downloaded), which is retried
+//     once only: a second failure means the media itself is at fault.
 //   - [channel.ErrWindowClosed]: 131047 (more than 24 hours since the
 //     user's last message).
 //   - [channel.ErrAuth]: 0, 190 (token), 3, 10 and 200-299 (permissions).
 //   - [channel.ErrUndeliverable]: 131021, 131026 (cannot be delivered),
 //     131030, 131031 (account locked), 131045, 131048 (spam), 131049
 //     (Meta chose not to deliver), 131050, 131062, 368 (policy block).
-//   - [channel.ErrInvalidMessage]: 100, 131008, 131009, 131051, 131053,
+//   - [channel.ErrInvalidMessage]: 100, 131008, 131009, 131051, 131053
+//     (the media could not be uploaded: its MIME type or size is wrong),
 //     132000-132999 (templates), 135000.
 func Kind(code int) error {
 	switch code {
@@ -66,6 +68,10 @@ func Kind(code int) error {
 	}
 	return nil
 }
+
+// retryOnce are the codes retried at most once, whatever
+// Options.MaxAttempts allows.
+func retryOnce(code int) bool { return code == 131052 }
 
 // classify turns an error answer into a *channel.Error.
 func classify(status int, h http.Header, body []byte, now time.Time) *channel.Error {

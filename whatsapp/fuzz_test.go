@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wagent/wagent/channel"
@@ -12,19 +13,63 @@ import (
 	"github.com/wagent/wagent/whatsapp/whatsapptest"
 )
 
-// FuzzWebhookParse feeds signed bodies to the webhook: it must never panic,
-// answer only 200 or 400 to a signed body, and hand over only messages with
-// an id and a complete sender and statuses with an id and a tenant.
-func FuzzWebhookParse(f *testing.F) {
+// fixtures returns the webhook fixtures under testdata/webhook, the seed
+// corpus of the fuzz tests.
+func fixtures(f *testing.F) [][]byte {
 	entries, err := os.ReadDir(filepath.Join("testdata", "webhook"))
 	if err != nil {
 		f.Fatal(err)
 	}
+	var out [][]byte
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join("testdata", "webhook", e.Name()))
 		if err != nil {
 			f.Fatal(err)
 		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		f.Fatal("no fixtures")
+	}
+	return out
+}
+
+// FuzzWebhookSignature posts bodies with X-Hub-Signature-256 values to the
+// webhook: a delivery is refused with 401, and never reaches the receiver,
+// exactly when the header is not the HMAC-SHA256 of the body under the app
+// secret (hex and prefix in any case).
+func FuzzWebhookSignature(f *testing.F) {
+	for _, b := range fixtures(f) {
+		sig := whatsapptest.Sign(b, appSecret)
+		f.Add(b, sig)
+		f.Add(b, strings.ToUpper(sig))
+		f.Add(b, whatsapptest.Sign(b, "another secret"))
+		f.Add(b, sig[:len(sig)-1])
+		f.Add(b, "")
+		f.Add(append(b, ' '), sig)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, header string) {
+		recv := &receiver{}
+		h := newWebhook(t, recv, whatsapp.WebhookOptions{})
+		rec := post(h, body, header)
+		valid := header != "" && strings.EqualFold(header, whatsapptest.Sign(body, appSecret))
+		switch {
+		case rec.Code == http.StatusRequestEntityTooLarge:
+		case !valid && rec.Code != http.StatusUnauthorized:
+			t.Fatalf("status %d for a wrong signature", rec.Code)
+		case !valid && len(recv.Calls()) > 0:
+			t.Fatal("a delivery with a wrong signature reached the receiver")
+		case valid && rec.Code == http.StatusUnauthorized:
+			t.Fatal("a valid signature was refused")
+		}
+	})
+}
+
+// FuzzWebhookParse feeds signed bodies to the webhook: it must never panic,
+// answer only 200 or 400 to a signed body, and hand over only messages with
+// an id and a complete sender and statuses with an id and a tenant.
+func FuzzWebhookParse(f *testing.F) {
+	for _, b := range fixtures(f) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"id":"x","from":"1","type":"text","text":{"body":1}}]}}]}]}`))

@@ -2,71 +2,20 @@ package whatsapp
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"strings"
 	"testing"
-	"unicode/utf8"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/meta"
 )
-
-func TestSplitText(t *testing.T) {
-	tests := []struct {
-		name  string
-		text  string
-		limit int
-		want  []string
-	}{
-		{"fits", "Hello there.", 20, []string{"Hello there."}},
-		{"paragraphs", "First paragraph here.\n\nSecond one.", 25, []string{"First paragraph here.", "Second one."}},
-		{"lines", "line one is here\nline two", 20, []string{"line one is here", "line two"}},
-		{"sentences", "One sentence. Two sentence. Three.", 30, []string{"One sentence. Two sentence.", "Three."}},
-		{"words", "alpha beta gamma delta", 12, []string{"alpha beta", "gamma delta"}},
-		{"no space", "abcdefghij", 4, []string{"abcd", "efgh", "ij"}},
-		{"early paragraph break is not preferred", "a\n\nbbbbbbbbbbbbbbbbbbbb cccc", 24, []string{"a\n\nbbbbbbbbbbbbbbbbbbbb", "cccc"}},
-		{"emoji count two", "😀😀😀", 4, []string{"😀😀", "😀"}},
-		{"never splits a rune", "ééééé", 2, []string{"éé", "éé", "é"}},
-		{"full-width stop", "日本語の文。次の文です", 6, []string{"日本語の文。", "次の文です"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := splitText(tt.text, tt.limit)
-			assert.Equal(t, tt.want, got)
-			for _, p := range got {
-				assert.LessOrEqual(t, utf16Len(p), tt.limit)
-				assert.True(t, utf8.ValidString(p))
-			}
-		})
-	}
-}
-
-func FuzzSplitText(f *testing.F) {
-	f.Add("Hello there. How are you?\n\nFine.", 10)
-	f.Add(strings.Repeat("😀 a", 50), 7)
-	f.Fuzz(func(t *testing.T, s string, limit int) {
-		if limit < 2 || limit > 5000 || !utf8.ValidString(s) {
-			return
-		}
-		parts := splitText(s, limit)
-		var b strings.Builder
-		for _, p := range parts {
-			if utf16Len(p) > limit {
-				t.Fatalf("part of %d units over %d", utf16Len(p), limit)
-			}
-			b.WriteString(p)
-		}
-		// Only whitespace is dropped.
-		strip := func(s string) string { return strings.Join(strings.Fields(s), "") }
-		if strip(b.String()) != strip(s) {
-			t.Fatalf("content lost")
-		}
-	})
-}
 
 func TestMediaReader(t *testing.T) {
 	content := []byte("0123456789")
@@ -104,4 +53,88 @@ func TestRecipientKinds(t *testing.T) {
 	for _, s := range []string{"", "1234", "us.123", "US.", "US.12 34", "hello", "US.123."} {
 		assert.False(t, isPhone(s) || isBSUID(s), s)
 	}
+}
+
+func TestLimiterConfiguration(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       *Options
+		throughput int
+		pairEvery  time.Duration
+		pairBurst  int
+	}{
+		{"defaults: 80 a second, one message every 6 s to a user in bursts of 45", nil, 80, 6 * time.Second, 45},
+		{"the most the cloud api grants", &Options{Throughput: MaxThroughput}, 1000, 6 * time.Second, 45},
+		{"configured", &Options{Throughput: 20, PairInterval: time.Second, PairBurst: 3}, 20, time.Second, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(StaticToken("t"), tt.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tt.throughput, c.throughput)
+			assert.Equal(t, tt.pairEvery, c.pairInterval)
+			assert.Equal(t, tt.pairBurst, c.pairBurst)
+		})
+	}
+}
+
+func TestLimitersPerNumberAndUser(t *testing.T) {
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	c, err := New(StaticToken("t"), &Options{Throughput: 1, PairInterval: time.Hour, PairBurst: 2})
+	require.NoError(t, err)
+
+	waited, err := c.limits.tenant("1", c.throughput).wait(t.Context())
+	require.NoError(t, err)
+	assert.False(t, waited, "the first message of the second")
+	waited, err = c.limits.tenant("1", c.throughput).wait(done)
+	assert.True(t, waited, "the second message of the second waits for its turn")
+	assert.ErrorIs(t, err, context.Canceled)
+	waited, err = c.limits.tenant("2", c.throughput).wait(t.Context())
+	require.NoError(t, err)
+	assert.False(t, waited, "another number has its own bucket")
+
+	u := channel.Address{Channel: channel.WhatsApp, Tenant: "1", User: "16505551234"}
+	for range 2 {
+		waited, err := c.limits.pair(u, c.pairInterval, c.pairBurst).wait(t.Context())
+		require.NoError(t, err)
+		assert.False(t, waited, "within the burst")
+	}
+	waited, _ = c.limits.pair(u, c.pairInterval, c.pairBurst).wait(done)
+	assert.True(t, waited, "past the burst, the user's messages wait")
+	other := u
+	other.User = "5215512345678"
+	waited, err = c.limits.pair(other, c.pairInterval, c.pairBurst).wait(t.Context())
+	require.NoError(t, err)
+	assert.False(t, waited, "another user is paced apart")
+	u.Tenant = "2"
+	waited, err = c.limits.pair(u, c.pairInterval, c.pairBurst).wait(t.Context())
+	require.NoError(t, err)
+	assert.False(t, waited, "the same user on another number is paced apart")
+
+	// A pause longer than the deadline fails at once with the time left.
+	p := c.limits.pair(other, c.pairInterval, c.pairBurst)
+	p.pause(time.Hour)
+	dl, dcancel := context.WithTimeout(t.Context(), time.Minute)
+	defer dcancel()
+	_, err = p.wait(dl)
+	require.ErrorIs(t, err, channel.ErrRateLimited)
+	var ce *channel.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Greater(t, ce.RetryAfter, 59*time.Minute)
+}
+
+func TestPairStrikeBackoff(t *testing.T) {
+	l := &limiter{meta.NewLimiter(rate.Every(time.Second), 1)}
+	var got []time.Duration
+	for range 4 {
+		got = append(got, l.strike(time.Second))
+	}
+	assert.Equal(t, []time.Duration{time.Second, 4 * time.Second, 16 * time.Second, 64 * time.Second}, got, "4^n")
+	for range 10 {
+		l.strike(time.Second)
+	}
+	assert.Equal(t, time.Hour, l.strike(time.Second), "capped at an hour")
+	l.ok()
+	assert.Equal(t, time.Second, l.strike(time.Second), "a message that went through resets the count")
 }

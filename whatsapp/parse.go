@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/meta"
 )
 
 // The wire format of webhook deliveries: object whatsapp_business_account,
@@ -69,9 +70,9 @@ type hookContact struct {
 }
 
 type hookError struct {
-	Code      flexInt `json:"code"`
-	Title     string  `json:"title"`
-	Message   string  `json:"message"`
+	Code      meta.FlexInt `json:"code"`
+	Title     string       `json:"title"`
+	Message   string       `json:"message"`
 	ErrorData struct {
 		Details string `json:"details"`
 	} `json:"error_data"`
@@ -81,14 +82,14 @@ type hookError struct {
 // field of an unexpected JSON type is ignored rather than failing the
 // message.
 type hookMessage struct {
-	From       string       `json:"from"`
-	FromUserID string       `json:"from_user_id"`
-	ID         string       `json:"id"`
-	Timestamp  flexString   `json:"timestamp"`
-	Type       string       `json:"type"`
-	Context    *hookContext `json:"context"`
-	Referral   *hookRef     `json:"referral"`
-	Errors     []hookError  `json:"errors"`
+	From       string          `json:"from"`
+	FromUserID string          `json:"from_user_id"`
+	ID         string          `json:"id"`
+	Timestamp  meta.FlexString `json:"timestamp"`
+	Type       string          `json:"type"`
+	Context    *hookContext    `json:"context"`
+	Referral   *hookRef        `json:"referral"`
+	Errors     []hookError     `json:"errors"`
 
 	Text        *struct{ Body string }          `json:"text"`
 	Image       *hookMedia                      `json:"image"`
@@ -126,15 +127,15 @@ type hookRef struct {
 }
 
 type hookMedia struct {
-	ID       string  `json:"id"`
-	MIMEType string  `json:"mime_type"`
-	SHA256   string  `json:"sha256"`
-	Caption  string  `json:"caption"`
-	Filename string  `json:"filename"`
-	URL      string  `json:"url"`
-	FileSize flexInt `json:"file_size"`
-	Voice    bool    `json:"voice"`
-	Animated bool    `json:"animated"`
+	ID       string       `json:"id"`
+	MIMEType string       `json:"mime_type"`
+	SHA256   string       `json:"sha256"`
+	Caption  string       `json:"caption"`
+	Filename string       `json:"filename"`
+	URL      string       `json:"url"`
+	FileSize meta.FlexInt `json:"file_size"`
+	Voice    bool         `json:"voice"`
+	Animated bool         `json:"animated"`
 }
 
 type hookLocation struct {
@@ -190,10 +191,10 @@ type hookOrder struct {
 	CatalogID    string `json:"catalog_id"`
 	Text         string `json:"text"`
 	ProductItems []struct {
-		ProductRetailerID string    `json:"product_retailer_id"`
-		Quantity          flexInt   `json:"quantity"`
-		ItemPrice         flexFloat `json:"item_price"`
-		Currency          string    `json:"currency"`
+		ProductRetailerID string       `json:"product_retailer_id"`
+		Quantity          meta.FlexInt `json:"quantity"`
+		ItemPrice         flexFloat    `json:"item_price"`
+		Currency          string       `json:"currency"`
 	} `json:"product_items"`
 }
 
@@ -203,57 +204,26 @@ type hookSystem struct {
 	WaID    string `json:"wa_id"`
 	NewWaID string `json:"new_wa_id"`
 	UserID  string `json:"user_id"`
+	// PreviousUserID is the user's business-scoped user id before the
+	// change (user_changed_number, user_changed_user_id).
+	PreviousUserID string `json:"previous_user_id"`
 }
 
 type hookStatus struct {
-	ID              string      `json:"id"`
-	Status          string      `json:"status"`
-	Timestamp       flexString  `json:"timestamp"`
-	RecipientID     string      `json:"recipient_id"`
-	RecipientUserID string      `json:"recipient_user_id"`
-	BizOpaque       string      `json:"biz_opaque_callback_data"`
-	Errors          []hookError `json:"errors"`
-}
-
-// flexString accepts a JSON string or number (timestamps are strings in
-// Meta's payloads, numbers in some).
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil
-		}
-		*f = flexString(s)
-		return nil
-	}
-	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
-		*f = flexString(b)
-	}
-	return nil
-}
-
-// flexInt accepts a JSON number or a string holding one; anything else is 0.
-type flexInt int64
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	var s flexString
-	_ = s.UnmarshalJSON(b)
-	if n, err := strconv.ParseInt(string(s), 10, 64); err == nil {
-		*f = flexInt(n)
-	} else if x, err := strconv.ParseFloat(string(s), 64); err == nil && x >= -1<<62 && x <= 1<<62 {
-		*f = flexInt(x)
-	}
-	return nil
+	ID              string          `json:"id"`
+	Status          string          `json:"status"`
+	Timestamp       meta.FlexString `json:"timestamp"`
+	RecipientID     string          `json:"recipient_id"`
+	RecipientUserID string          `json:"recipient_user_id"`
+	BizOpaque       string          `json:"biz_opaque_callback_data"`
+	Errors          []hookError     `json:"errors"`
 }
 
 // flexFloat accepts a JSON number or a string holding one.
 type flexFloat float64
 
 func (f *flexFloat) UnmarshalJSON(b []byte) error {
-	var s flexString
+	var s meta.FlexString
 	_ = s.UnmarshalJSON(b)
 	if x, err := strconv.ParseFloat(string(s), 64); err == nil {
 		*f = flexFloat(x)
@@ -261,7 +231,7 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func parseTime(s flexString) time.Time {
+func parseTime(s meta.FlexString) time.Time {
 	n, err := strconv.ParseInt(string(s), 10, 64)
 	if err != nil || n <= 0 || n > 1<<40 {
 		return time.Time{}
@@ -295,11 +265,11 @@ func parseMessage(raw json.RawMessage, tenant channel.TenantID, contacts []hookC
 		// A field of a type this parser does not expect: keep what can be
 		// known of the message and the raw JSON.
 		var min struct {
-			From       string     `json:"from"`
-			FromUserID string     `json:"from_user_id"`
-			ID         string     `json:"id"`
-			Timestamp  flexString `json:"timestamp"`
-			Type       string     `json:"type"`
+			From       string          `json:"from"`
+			FromUserID string          `json:"from_user_id"`
+			ID         string          `json:"id"`
+			Timestamp  meta.FlexString `json:"timestamp"`
+			Type       string          `json:"type"`
 		}
 		if json.Unmarshal(raw, &min) != nil {
 			return channel.Message{}, false
@@ -313,6 +283,11 @@ func parseMessage(raw json.RawMessage, tenant channel.TenantID, contacts []hookC
 	}
 	if user == "" {
 		user = w.From
+	}
+	if user == "" && w.System != nil {
+		// A change of business-scoped user id carries no phone number:
+		// the message comes from the id the user had.
+		user = w.System.PreviousUserID
 	}
 	if w.ID == "" || user == "" {
 		return channel.Message{}, false

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/meta"
 )
 
 // WhatsApp's limits, checked before any request. Lengths count characters
@@ -319,7 +320,7 @@ func (c *Client) build(out channel.Outbound) ([][]byte, error) {
 	var msgs []wireMessage
 	switch out.Kind() {
 	case channel.OutText:
-		for i, part := range splitText(string(out.Text), maxText) {
+		for i, part := range meta.SplitText(string(out.Text), maxText, meta.UTF16Width) {
 			m := base
 			if i > 0 {
 				m.Context = nil
@@ -382,7 +383,7 @@ func (c *Client) build(out channel.Outbound) ([][]byte, error) {
 	}
 	bodies := make([][]byte, len(msgs))
 	for i, m := range msgs {
-		b, err := marshal(m)
+		b, err := meta.Marshal(m)
 		if err != nil {
 			return nil, err
 		}

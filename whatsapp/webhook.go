@@ -1,13 +1,11 @@
 package whatsapp
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -194,24 +192,15 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (wh *Webhook) handshake(w http.ResponseWriter, r *http.Request) {
-	challenge, ok := meta.Handshake(r.URL.Query(), wh.token)
-	if !ok {
+	if !meta.AnswerHandshake(w, r, wh.token) {
 		wh.log.LogAttrs(r.Context(), slog.LevelWarn, "whatsapp: webhook handshake refused", slog.String(logkey.Channel, string(channel.WhatsApp)))
-		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
-		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, challenge)
 }
 
-// Errors of refused deliveries, as given to Hooks.Delivery.
-var (
-	errTooLarge  = errors.New("whatsapp: webhook body too large")
-	errSignature = errors.New("whatsapp: webhook signature missing or wrong")
-	errMalformed = errors.New("whatsapp: webhook body is not a valid payload")
-)
+// errMalformed refuses a signed delivery that is not a webhook payload, as
+// given to Hooks.Delivery; the size and signature refusals are
+// [meta.ErrBodyTooLarge] and [meta.ErrBadSignature].
+var errMalformed = errors.New("whatsapp: webhook body is not a valid payload")
 
 func (wh *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -230,18 +219,13 @@ func (wh *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(status), status)
 	}
 
-	body, err := readBody(w, r, wh.maxBody)
+	body, status, err := meta.ReadSigned(w, r, wh.maxBody, wh.secrets)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			refuse(http.StatusRequestEntityTooLarge, errTooLarge, slog.LevelWarn)
-		} else {
-			refuse(http.StatusBadRequest, fmt.Errorf("whatsapp: reading the webhook body: %w", err), slog.LevelDebug)
+		level := slog.LevelWarn
+		if status == http.StatusBadRequest {
+			level = slog.LevelDebug // the connection broke while reading
 		}
-		return
-	}
-	if !meta.VerifySignature(body, r.Header.Get(meta.SignatureHeader), wh.secrets) {
-		refuse(http.StatusUnauthorized, errSignature, slog.LevelWarn)
+		refuse(status, err, level)
 		return
 	}
 	in, err := wh.parse(ctx, body)
@@ -264,28 +248,12 @@ func (wh *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// readBody reads the request body, at most max bytes.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	if r.ContentLength > max {
-		return nil, &http.MaxBytesError{Limit: max}
-	}
-	rd := http.MaxBytesReader(w, r.Body, max)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	if _, err := buf.ReadFrom(rd); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // parse turns a verified payload into what it carries. It fails only when
 // the payload is not JSON or not shaped as a webhook delivery at all.
 func (wh *Webhook) parse(ctx context.Context, body []byte) (channel.Inbound, error) {
 	var p hookPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return channel.Inbound{}, fmt.Errorf("%w: %w", errMalformed, syntaxOnly(err))
+		return channel.Inbound{}, fmt.Errorf("%w: %w", errMalformed, meta.SyntaxOnly(err))
 	}
 	var in channel.Inbound
 	if p.Object != "whatsapp_business_account" {
@@ -349,18 +317,4 @@ func (wh *Webhook) ignored(ctx context.Context, info IgnoredInfo) {
 	if h := wh.hooks.Ignored; h != nil {
 		h(info)
 	}
-}
-
-// syntaxOnly keeps the position of a JSON error and drops its text, which
-// may quote the payload.
-func syntaxOnly(err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON at offset %d", se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("unexpected JSON %s at offset %d", te.Value, te.Offset)
-	}
-	return errors.New("invalid JSON")
 }

@@ -184,6 +184,10 @@ func TestWebhookParsesEveryFixture(t *testing.T) {
 			m.From.User, m.Sender = waID, channel.Profile{Phone: waID}
 			m.System = &channel.SystemNote{Kind: "user_changed_number", Body: "User Sheena Nelson changed from 16505551234 to 12195555358", NewUser: "12195555358"}
 		})}}},
+		{"system_user_changed_user_id", channel.Inbound{Messages: []channel.Message{with(msg(channel.TypeSystem), func(m *channel.Message) {
+			m.Sender = channel.Profile{}
+			m.System = &channel.SystemNote{Kind: "user_changed_user_id", Body: "User changed their business-scoped user ID", NewUser: "US.28830471120938475561"}
+		})}}},
 		{"request_welcome", channel.Inbound{Messages: []channel.Message{with(msg(channel.TypeSystem), func(m *channel.Message) {
 			m.System = &channel.SystemNote{Kind: "request_welcome"}
 		})}}},

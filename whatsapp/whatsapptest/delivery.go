@@ -39,6 +39,33 @@ func TextDelivery(phoneNumberID, waID, userID, id, text string, t time.Time) []b
 	return envelope(phoneNumberID, map[string]any{"contacts": []any{contact}, "messages": []any{msg}})
 }
 
+// MediaDelivery returns the webhook payload of one media message (kind
+// "image", "audio", "video", "document" or "sticker") with id, sent at t by
+// the user with phone number waID (and business-scoped user id userID, when
+// not empty) to phoneNumberID, carrying the media mediaID of mimeType, its
+// SHA-256 (hex or base64, as the payload gives it; may be empty) and a
+// caption (may be empty). Use [Server.AddMedia] for a mediaID the fake
+// API serves.
+func MediaDelivery(phoneNumberID, waID, userID, id, kind, mediaID, mimeType, sha256, caption string, t time.Time) []byte {
+	contact := map[string]any{"profile": map[string]any{"name": "Test User"}, "wa_id": waID}
+	media := map[string]any{"id": mediaID, "mime_type": mimeType}
+	if sha256 != "" {
+		media["sha256"] = sha256
+	}
+	if caption != "" {
+		media["caption"] = caption
+	}
+	if kind == "audio" {
+		media["voice"] = true
+	}
+	msg := map[string]any{"from": waID, "id": id, "timestamp": strconv.FormatInt(t.Unix(), 10), "type": kind, kind: media}
+	if userID != "" {
+		contact["user_id"] = userID
+		msg["from_user_id"] = userID
+	}
+	return envelope(phoneNumberID, map[string]any{"contacts": []any{contact}, "messages": []any{msg}})
+}
+
 // StatusDelivery returns the webhook payload of one status (sent,
 // delivered, read, played or failed) of the message id sent by
 // phoneNumberID to recipient, with the biz_opaque_callback_data

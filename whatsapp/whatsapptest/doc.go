@@ -2,7 +2,7 @@
 // WhatsApp Cloud API through package whatsapp: [Server], a fake Cloud API
 // on a loopback [net/http/httptest.Server] that checks credentials, records
 // every request and answers as the API does (scripted errors included),
-// and builders of signed webhook deliveries ([TextDelivery],
+// and builders of signed webhook deliveries ([TextDelivery], [MediaDelivery],
 // [StatusDelivery], [Sign]).
 //
 // Everything here is written from Meta's public reference; nothing talks
