@@ -55,7 +55,7 @@ func (s *Store) Purge(ctx context.Context, q store.PurgeQuery) (store.PurgeResul
 		AND (?2 = '' OR m.tenant = ?2) AND (?3 = '' OR m.channel = ?3)
 		AND NOT (m.role = 'user' AND m.process_state = 0)
 		AND c.subject NOT IN (SELECT value FROM json_each(?4))
-		ORDER BY m.time, m.id LIMIT ?5`
+		ORDER BY m.time, m.id LIMIT ?5 + 0`
 
 	var res store.PurgeResult
 	err := s.write(ctx, func(tx *wtx) error {

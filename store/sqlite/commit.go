@@ -30,9 +30,12 @@ type write struct {
 // their own: a caller that finds no batch in progress becomes the leader,
 // takes every write queued so far (its own first) into one transaction,
 // commits it with one sync, hands the lead to the first write queued
-// meanwhile, and wakes the writers of its batch. Each write runs in a
-// savepoint, so that one that fails is rolled back alone. A write whose ctx
-// is done before its batch starts is dropped and returns ctx's error.
+// meanwhile, and wakes the writers of its batch. A write that fails is
+// undone alone (see try). A write whose ctx is done before its batch
+// starts is dropped and returns ctx's error.
+//
+// fn must return the store's own errors ([store.ErrNotFound],
+// [store.ErrInvalid]) only before it changes anything.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	w := &write{ctx: ctx, fn: fn, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
@@ -105,11 +108,11 @@ func (s *Store) lead() {
 }
 
 // commit runs the writes of batch in one transaction and sets their
-// errors. An error of the store's own checks (not found, invalid) rolls
-// back its write alone; any other error may have come from SQLite, which
-// may have rolled back the whole transaction on its own, so it rolls back
-// the transaction, and the other writes are tried again without the one
-// that failed.
+// errors. An error of the store's own checks (not found, invalid) leaves
+// the transaction as it was; any other error may have come from SQLite,
+// which may have rolled back the whole transaction on its own, so it rolls
+// back the transaction, and the other writes are tried again without the
+// one that failed.
 func (s *Store) commit(batch []*write) {
 	todo := make([]*write, 0, len(batch))
 	for _, w := range batch {
@@ -144,45 +147,61 @@ func (s *Store) commit(batch []*write) {
 // transaction committed (each write's own error set); otherwise it rolls
 // back and returns the error with the index of the write that caused it,
 // or -1 when none did.
+//
+// The writes share the transaction without savepoints: a savepoint makes
+// SQLite copy every page a write changes to a statement journal, which
+// cost more than the rest of an append. A write that fails one of the
+// store's own checks has changed nothing, as the write functions are
+// written; in a batch of several, the count of changes SQLite keeps
+// (total_changes) is compared before and after such a write to make sure,
+// and a write that did change rows is rolled back with the transaction
+// like any other failure, the others then tried again without it.
 func (s *Store) try(todo []*write) (failed int, err error) {
 	tx := s.tx
 	if _, err := tx.stmts.begin.Exec(); err != nil {
 		return -1, fmt.Errorf("sqlite: begin: %w", err)
 	}
-	savepoints := len(todo) > 1
+	several := len(todo) > 1
+	var changes int64
 	for i, w := range todo {
 		if err := w.ctx.Err(); err != nil {
 			w.err = err
 			continue
 		}
-		if savepoints {
-			if _, err := tx.stmts.savepoint.Exec(); err != nil {
-				return -1, s.rollback(fmt.Errorf("sqlite: savepoint: %w", err))
+		if several {
+			if changes, err = tx.changes(); err != nil {
+				return -1, s.rollback(err)
 			}
 		}
 		w.err = run(tx, w)
-		if w.err != nil && !isOwnError(w.err) {
+		switch {
+		case w.err == nil:
+			continue
+		case !isOwnError(w.err) || !several:
 			return i, s.rollback(w.err)
 		}
-		if !savepoints {
-			if w.err != nil {
-				return -1, s.rollback(w.err)
-			}
-			continue
+		after, err := tx.changes()
+		if err != nil {
+			return -1, s.rollback(err)
 		}
-		if w.err != nil {
-			if _, err := tx.stmts.rollbackTo.Exec(); err != nil {
-				return -1, s.rollback(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
-			}
-		}
-		if _, err := tx.stmts.release.Exec(); err != nil {
-			return -1, s.rollback(fmt.Errorf("sqlite: release savepoint: %w", err))
+		if after != changes {
+			return i, s.rollback(w.err)
 		}
 	}
 	if _, err := tx.stmts.commit.Exec(); err != nil {
 		return -1, s.rollback(fmt.Errorf("sqlite: commit: %w", err))
 	}
 	return 0, nil
+}
+
+// changes returns the number of rows changed on the writer connection
+// since it was opened.
+func (tx *wtx) changes() (int64, error) {
+	var n int64
+	if err := tx.stmts.totalChanges.QueryRow().Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: total changes: %w", err)
+	}
+	return n, nil
 }
 
 // rollback rolls the write transaction back and returns err. A transaction

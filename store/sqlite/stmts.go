@@ -20,6 +20,10 @@ const (
 )
 
 // Queries shared by the read pool and the writer.
+//
+// A LIMIT is written as a parameter plus 0: SQLite reads a bare parameter
+// in LIMIT when it plans the query, and so prepares the statement again
+// each time a value is bound to it, which took as long as the query.
 const (
 	qMessage               = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?1 AND tenant = ?2`
 	qConversation          = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?1 AND tenant = ?2`
@@ -28,11 +32,11 @@ const (
 	qSubject               = `SELECT ` + subjectColumns + ` FROM subjects WHERE id = ?1 AND tenant = ?2`
 	qSubjectAt             = `SELECT ` + subjectColumns + ` FROM subjects WHERE channel = ?1 AND tenant = ?2 AND user_id = ?3`
 	qSubjectByPhone        = `SELECT ` + subjectColumns + ` FROM subjects WHERE channel = ?1 AND tenant = ?2 AND phone = ?3 ORDER BY updated_at DESC, id DESC LIMIT 1`
-	qHistory               = `SELECT ` + messageColumns + ` FROM messages WHERE conversation = ?1 AND turn <= ?2 ORDER BY turn DESC, id DESC LIMIT ?3`
+	qHistory               = `SELECT ` + messageColumns + ` FROM messages WHERE conversation = ?1 AND turn <= ?2 ORDER BY turn DESC, id DESC LIMIT ?3 + 0`
 	qRecordsOf             = `SELECT ` + messageColumns + ` FROM messages WHERE conversation = ?1 ORDER BY turn, id`
-	qPending               = `SELECT ` + messageColumns + ` FROM messages WHERE role = 'user' AND process_state = 0 ORDER BY id LIMIT ?1`
-	qPendingOfTenant       = `SELECT ` + messageColumns + ` FROM messages WHERE role = 'user' AND process_state = 0 AND tenant = ?1 ORDER BY id LIMIT ?2`
-	qPendingOfConversation = `SELECT ` + messageColumns + ` FROM messages WHERE role = 'user' AND process_state = 0 AND conversation = ?1 ORDER BY id LIMIT ?2`
+	qPending               = `SELECT ` + messageColumns + ` FROM messages WHERE role = 'user' AND process_state = 0 ORDER BY id LIMIT ?1 + 0`
+	qPendingOfTenant       = `SELECT ` + messageColumns + ` FROM messages WHERE role = 'user' AND process_state = 0 AND tenant = ?1 ORDER BY id LIMIT ?2 + 0`
+	qPendingOfConversation = `SELECT ` + messageColumns + ` FROM messages WHERE role = 'user' AND process_state = 0 AND conversation = ?1 ORDER BY id LIMIT ?2 + 0`
 )
 
 // readStmts are the statements of the read pool, prepared once and on
@@ -77,7 +81,7 @@ type wtx struct {
 }
 
 type writeStmts struct {
-	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
+	begin, commit, rollback, totalChanges *sql.Stmt
 
 	message, conversation, conversationAt, subject *sql.Stmt
 	inboundByKey, outboundByProvider               *sql.Stmt
@@ -99,9 +103,7 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*wtx, error) {
 		{&w.begin, `BEGIN IMMEDIATE`},
 		{&w.commit, `COMMIT`},
 		{&w.rollback, `ROLLBACK`},
-		{&w.savepoint, `SAVEPOINT w`},
-		{&w.release, `RELEASE w`},
-		{&w.rollbackTo, `ROLLBACK TO w`},
+		{&w.totalChanges, `SELECT total_changes()`},
 
 		{&w.message, qMessage},
 		{&w.conversation, qConversation},
@@ -146,7 +148,7 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*wtx, error) {
 				WHERE role = 'user' AND process_state = 0 GROUP BY conversation) AS p
 			JOIN conversations c ON c.id = p.conversation
 			WHERE c.lease_owner = ?1 OR c.lease_until <= ?2
-			ORDER BY p.first LIMIT ?3`},
+			ORDER BY p.first LIMIT ?3 + 0`},
 
 		{&w.countMessagesOf, `SELECT count(*) FROM messages WHERE conversation IN (SELECT id FROM conversations WHERE subject = ?1)`},
 		{&w.deleteMessagesOf, `DELETE FROM messages WHERE conversation IN (SELECT id FROM conversations WHERE subject = ?1)`},
@@ -160,7 +162,7 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*wtx, error) {
 
 func (tx *wtx) close() error {
 	w := &tx.stmts
-	err := closeStmts(w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
+	err := closeStmts(w.begin, w.commit, w.rollback, w.totalChanges,
 		w.message, w.conversation, w.conversationAt, w.subject, w.inboundByKey, w.outboundByProvider,
 		w.insertSubject, w.insertConversation, w.insertMessage, w.updateProfile, w.updateLastInbound,
 		w.setProcessing, w.roleOf, w.setDelivery, w.setHandoff,
