@@ -20,6 +20,9 @@ var (
 	// ErrVerification: an identity verification code was wrong, expired
 	// or out of attempts.
 	ErrVerification = errors.New("privacy: verification failed")
+	// ErrCodeExpired: the verification code entered was valid for a time
+	// that has passed; a new one must be sent. It wraps [ErrVerification].
+	ErrCodeExpired = fmt.Errorf("privacy: verification code expired: %w", ErrVerification)
 	// ErrUnsupported: the configured store lacks the capability a request
 	// needs ([store.Exporter], [store.Eraser]) or no handler is configured
 	// for it (rectification).

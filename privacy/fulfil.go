@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/logkey"
 	"github.com/wagent/wagent/store"
 )
 
@@ -22,6 +24,15 @@ type ConsentEraser interface {
 }
 
 var _ ConsentEraser = (*Ledger)(nil)
+
+// Checkpointer is implemented by stores that keep a write-ahead log beside
+// their database file (store/sqlite): Checkpoint moves the log into the
+// file and empties it. An erasure calls it after erasing, so that what
+// was erased does not linger in the log until the next automatic
+// checkpoint.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
 
 // ErasureReceipt proves an erasure without personal data: what was erased
 // where, counted, and what was kept and why.
@@ -182,7 +193,9 @@ func (rs *Requests) Fulfil(ctx context.Context, id RequestID, actor string) (Req
 			purposes, notice = r.Purposes, texts.Withdrawn
 		}
 		if r.Subject == "" {
-			notice = texts.NoData
+			// Nobody to restrict: the request is completed, and audited,
+			// as a request.
+			action, notice = AuditRequest, texts.NoData
 			break
 		}
 		if rs.cfg.Consent == nil {
@@ -244,6 +257,18 @@ func (rs *Requests) erase(ctx context.Context, r Request) (ErasureReceipt, error
 			return ErasureReceipt{}, fmt.Errorf("privacy: erasing from the store: %w", err)
 		}
 		rc.Store = erased
+		if cp, ok := rs.cfg.Store.(Checkpointer); ok {
+			if err := cp.Checkpoint(ctx); err != nil {
+				// The rows are gone; the log is emptied at the next
+				// checkpoint.
+				log := rs.cfg.Logger
+				if log == nil {
+					log = slog.Default()
+				}
+				log.LogAttrs(ctx, slog.LevelWarn, "privacy: checkpoint after erasure failed",
+					slog.String(logkey.Tenant, string(r.Tenant)), slog.String(logkey.Op, "erase"), slog.Any(logkey.Error, err))
+			}
+		}
 		if ce, ok := rs.cfg.Consent.(ConsentEraser); ok {
 			n, err := ce.Erase(ctx, r.Tenant, r.Subject, rs.cfg.ConsentErasure)
 			if err != nil {

@@ -136,6 +136,16 @@ func (hs *Holds) Lift(ctx context.Context, tenant channel.TenantID, id, by strin
 	return h, nil
 }
 
+// List returns every hold of tenant, lifted and expired ones included,
+// in the order they were placed.
+func (hs *Holds) List(ctx context.Context, tenant channel.TenantID) ([]Hold, error) {
+	all, err := hs.s.ListHolds(ctx, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: holds: %w", err)
+	}
+	return all, nil
+}
+
 // Active returns tenant's holds active now.
 func (hs *Holds) Active(ctx context.Context, tenant channel.TenantID) ([]Hold, error) {
 	all, err := hs.s.ListHolds(ctx, tenant)

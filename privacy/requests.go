@@ -449,6 +449,28 @@ func (rs *Requests) Submit(ctx context.Context, s Submission) (Request, error) {
 	return r.Clone(), nil
 }
 
+// WithSender returns a copy of rs that sends verification codes with s,
+// sharing its storage and configuration. The agent uses it to send the
+// codes of the requests made in chat through the subject's own
+// conversation when the configuration names no Sender.
+func (rs *Requests) WithSender(s Sender) *Requests {
+	c := rs.cfg
+	c.Sender = s
+	return &Requests{cfg: c}
+}
+
+// HasSender reports whether rs can send verification codes.
+func (rs *Requests) HasSender() bool { return rs.cfg.Sender != nil }
+
+// MinorAge returns the age under which a subject is a minor.
+func (rs *Requests) MinorAge() int { return rs.cfg.MinorAge }
+
+// SubjectAt returns the store's subject at a, or "" when the store knows
+// nobody there.
+func (rs *Requests) SubjectAt(ctx context.Context, a channel.Address) (store.SubjectID, error) {
+	return rs.subjectAt(ctx, a)
+}
+
 // subjectAt returns the store's subject at a, or "" when there is none.
 func (rs *Requests) subjectAt(ctx context.Context, a channel.Address) (store.SubjectID, error) {
 	sub, err := rs.cfg.Store.Subject(ctx, a)
@@ -588,7 +610,7 @@ func (rs *Requests) Verify(ctx context.Context, id RequestID, code string) (Requ
 		}
 		now := rs.cfg.Now()
 		if !now.Before(r.Verification.Expires) {
-			return fmt.Errorf("privacy: verification code expired: %w", ErrVerification)
+			return fmt.Errorf("privacy: verification: %w", ErrCodeExpired)
 		}
 		code = strings.TrimSpace(code)
 		if subtle.ConstantTimeCompare(codeHash(r.ID, code), r.Verification.CodeHash) == 1 {
@@ -642,7 +664,9 @@ func findCode(text string) (string, bool) {
 // the subject at addr has a request waiting for its code and text holds a
 // six-digit number, it is checked as [Requests.Verify] does. handled
 // reports that text was taken as a code (the agent then answers with the
-// outcome instead of the model).
+// outcome instead of the model). When the code has expired, the error
+// wraps [ErrVerification] and r is the request waiting for a code, for
+// the caller to send a new one.
 func (rs *Requests) VerifyReply(ctx context.Context, addr channel.Address, text string) (r Request, handled bool, err error) {
 	code, ok := findCode(text)
 	if !ok {
@@ -656,7 +680,11 @@ func (rs *Requests) VerifyReply(ctx context.Context, addr channel.Address, text 
 	if len(waiting) == 0 {
 		return Request{}, false, nil
 	}
-	r, err = rs.Verify(ctx, waiting[len(waiting)-1].ID, code)
+	last := waiting[len(waiting)-1]
+	r, err = rs.Verify(ctx, last.ID, code)
+	if err != nil && r.ID == "" {
+		r = last
+	}
 	return r, true, err
 }
 
@@ -727,6 +755,11 @@ func (rs *Requests) Complete(ctx context.Context, id RequestID, actor, notice st
 	return r, nil
 }
 
+// MethodMinor is the Method of the consent records with which
+// [Requests.FlagMinor] stops the processing of a minor's messages. Only
+// staff lift such a restriction, never the subject's own keyword.
+const MethodMinor = "minor"
+
 // MinorFlag says that a subject is a minor.
 type MinorFlag struct {
 	Address channel.Address
@@ -765,7 +798,7 @@ func (rs *Requests) FlagMinor(ctx context.Context, f MinorFlag) (Request, error)
 		}
 		for _, p := range []Purpose{PurposeAssistant, PurposeMarketing} {
 			if err := rs.cfg.Consent.Record(ctx, ConsentRecord{Tenant: a.Tenant, Subject: subject, Purpose: p,
-				Method: "minor", Time: rs.cfg.Now()}); err != nil {
+				Method: MethodMinor, Time: rs.cfg.Now()}); err != nil {
 				return Request{}, fmt.Errorf("privacy: stopping processing of a minor: %w", err)
 			}
 		}
