@@ -57,6 +57,7 @@ type Agent struct {
 
 	limits contactLimits
 	leaser store.Leaser // nil unless Config.Instance is set
+	priv   privacyGates
 	n      counters
 }
 
@@ -91,6 +92,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if !cfg.Handoff.DisableTool {
 		a.toolDefs = append(a.toolDefs, handoffToolDef)
+	}
+	if a.priv, err = newPrivacyGates(cfg, a); err != nil {
+		return nil, err
+	}
+	if cfg.Privacy.MinorTool {
+		a.toolDefs = append(a.toolDefs, minorToolDef(a.priv.requests.MinorAge()))
 	}
 	return a, nil
 }
@@ -156,12 +163,40 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		a.releaseWaiting()
 		cancel()
 		return nil
 	case <-ctx.Done():
 		cancel()
 		<-done
+		a.releaseWaiting()
 		return ctx.Err()
+	}
+}
+
+// releaseWaiting gives up, once the workers have stopped, the leases of
+// the conversations this instance queued or delayed but never drained, so
+// that another instance takes them over at once instead of when the
+// leases expire.
+func (a *Agent) releaseWaiting() {
+	if a.leaser == nil {
+		return
+	}
+	a.mu.Lock()
+	var waiting []lane
+	for l, li := range a.lanes {
+		if li.state == laneQueued || li.state == laneDelayed {
+			waiting = append(waiting, l)
+		}
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
+	defer cancel()
+	for _, l := range waiting {
+		if err := a.leaser.Release(ctx, l.tenant, l.conv, a.cfg.Instance); err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "agent: releasing a conversation on shutdown failed",
+				slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
+		}
 	}
 }
 
@@ -182,8 +217,13 @@ func (a *Agent) Stats() Stats {
 		Overflows:  a.n.overflows.Load(),
 		Throttled:  a.n.throttled.Load(),
 		Retries:    a.n.retries.Load(),
-		Queued:     len(a.queue),
-		Active:     int(a.n.activeTurns.Load()),
+
+		ConsentChanges:  a.n.consentChanges.Load(),
+		PrivacyRequests: a.n.privacyRequests.Load(),
+		Redacted:        a.n.redacted.Load(),
+		Masked:          a.n.masked.Load(),
+		Queued:          len(a.queue),
+		Active:          int(a.n.activeTurns.Load()),
 	}
 }
 
@@ -211,6 +251,13 @@ func (a *Agent) Receive(ctx context.Context, in channel.Inbound) error {
 }
 
 func (a *Agent) receiveMessage(ctx context.Context, m channel.Message) error {
+	if r := a.priv.redactor; r != nil {
+		var n int
+		if m, n = maskInbound(r, m); n > 0 {
+			a.n.masked.Add(1)
+			defer a.privacyEvent(ctx, PrivacyInfo{Event: PrivacyMasked, Tenant: m.From.Tenant, Count: n})
+		}
+	}
 	ap, err := a.cfg.Store.AppendInbound(ctx, m)
 	if err != nil {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "agent: recording inbound message failed",

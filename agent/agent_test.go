@@ -982,8 +982,12 @@ func TestNotEveryMessageNeedsAnAnswer(t *testing.T) {
 	f.receive(t, changed)
 	f.receive(t, welcome)
 	got := f.waitTurns(t, 3)
-	assert.Equal(t, []agent.Outcome{agent.Skipped, agent.Skipped, agent.Answered}, []agent.Outcome{got[0].Outcome, got[1].Outcome, got[2].Outcome})
-	assert.Equal(t, "no_reply_needed", got[0].Reason)
+	// The two contacts' turns run concurrently, in either order.
+	var outcomes []string
+	for _, ti := range got {
+		outcomes = append(outcomes, string(ti.Outcome)+":"+ti.Reason)
+	}
+	assert.ElementsMatch(t, []string{"skipped:no_reply_needed", "skipped:no_reply_needed", "answered:"}, outcomes)
 	assert.Len(t, f.ch.Sent(), 1, "only the customer who opened the chat is greeted")
 }
 

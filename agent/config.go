@@ -87,8 +87,16 @@ type Config struct {
 
 	// Consent, when set, is asked before each turn whether the subject has
 	// withdrawn [privacy.PurposeAssistant] (objection or restriction); such
-	// messages are recorded and skipped.
+	// messages are recorded and skipped. It also receives the decisions of
+	// the opt-out keywords (see [PrivacyConfig.Keywords]) and is asked
+	// before a marketing template is sent.
 	Consent privacy.ConsentLedger
+
+	// Privacy configures the privacy gates: consent keywords, data-subject
+	// requests made in chat, redaction before the model, minors. The zero
+	// value turns on only the default opt-out keywords, and only when
+	// Consent is set.
+	Privacy PrivacyConfig
 
 	// HistoryLimit is how many records of the conversation the model sees
 	// (default [DefaultHistoryLimit]). The window is cut at a turn boundary,
@@ -240,6 +248,7 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("agent: Config.%s must not be negative", f.name))
 		}
 	}
+	errs = append(errs, c.Privacy.check(c, names)...)
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}

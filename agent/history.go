@@ -37,6 +37,9 @@ func historyMessages(recs []store.Message, media map[store.MessageID]llm.Part) [
 		r := &recs[i]
 		switch r.Role {
 		case store.User:
+			if r.Processing.Reason == reasonPrivacyCode {
+				continue // a verification code is for the privacy engine only
+			}
 			parts := inboundParts(r.Inbound)
 			if p, ok := media[r.ID]; ok {
 				parts = append(parts, p)

@@ -30,6 +30,11 @@ type Hooks struct {
 	Sent func(SentInfo)
 	// TurnDone is called when the handling of an inbound message ends.
 	TurnDone func(TurnInfo)
+	// Privacy is called on the events of the privacy gates: consent
+	// keywords, requests made in chat and their verification, values
+	// redacted before the model or masked before the store, minors
+	// flagged, marketing templates refused.
+	Privacy func(PrivacyInfo)
 }
 
 // ReceivedInfo describes a recorded inbound message.
@@ -141,6 +146,14 @@ type Stats struct {
 	// Overflows counts conversations that found the queue full; their
 	// messages stayed recorded and were left to the recovery scan.
 	Overflows int64
+	// ConsentChanges counts consent decisions made with chat keywords.
+	ConsentChanges int64
+	// PrivacyRequests counts data-subject requests made in chat.
+	PrivacyRequests int64
+	// Redacted counts values replaced by placeholders before the model.
+	Redacted int64
+	// Masked counts inbound messages stored with values masked.
+	Masked int64
 	// Queued is the number of conversations waiting for a worker, Active
 	// the number being processed, at the time of the snapshot.
 	Queued int
@@ -153,4 +166,6 @@ type counters struct {
 	modelCalls, toolCalls, toolErrors        atomic.Int64
 	sent, sendErrors, overflows, activeTurns atomic.Int64
 	throttled, retries                       atomic.Int64
+	consentChanges, privacyRequests          atomic.Int64
+	redacted, masked                         atomic.Int64
 }

@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wagent/wagent/channel"
 	"github.com/wagent/wagent/internal/logkey"
 	"github.com/wagent/wagent/llm"
 	"github.com/wagent/wagent/privacy"
+	"github.com/wagent/wagent/privacy/redact"
 	"github.com/wagent/wagent/store"
 )
 
@@ -40,6 +42,14 @@ type turn struct {
 	// operator marks the sending of an operator's message, outside any
 	// turn of the agent's workers.
 	operator bool
+	// sess replaces personal data by placeholders for the model, when a
+	// redactor is configured.
+	sess *redact.Session
+	// erased reports that the turn erased its subject: nothing more of the
+	// conversation may be recorded.
+	erased bool
+	// minorFlagged reports that the model flagged the subject as a minor.
+	minorFlagged atomic.Bool
 }
 
 // outcome is how a turn ended: reason is set for skipped and failed turns.
@@ -110,7 +120,7 @@ func needsAnswer(m store.Message) bool {
 // mayPass reports whether a turn that failed for reason may succeed later.
 func mayPass(reason string) bool {
 	switch reason {
-	case "timeout", "store", "model_rate_limited", "model_unavailable", "send_unknown":
+	case "timeout", "store", "model_rate_limited", "model_unavailable", "send_unknown", "privacy":
 		return true
 	}
 	return false
@@ -137,7 +147,13 @@ func (t *turn) run() outcome {
 	}
 	t.conv = conv
 	t.info = Turn{Tenant: m.Tenant, Address: conv.Address, Conversation: conv.ID, Subject: conv.Subject, Message: m.ID}
+	t.ch = a.channels[conv.Address.Channel]
 
+	if a.priv.commands && t.ch != nil {
+		if out, ok := t.privacyCommands(); ok {
+			return out
+		}
+	}
 	if conv.Handoff.Owner == store.OwnerHuman {
 		for _, msg := range t.msgs {
 			a.notify(ctx, HandoffEvent{Kind: CustomerWrote, Tenant: m.Tenant, Conversation: conv.ID, Message: msg.ID, Operator: conv.Handoff.Operator})
@@ -150,22 +166,15 @@ func (t *turn) run() outcome {
 			return fail("consent_check", err)
 		}
 		if st.Status == privacy.ConsentWithdrawn {
+			t.noticeRestricted(st)
 			return skip("objection")
 		}
 	}
-	t.ch = a.channels[conv.Address.Channel]
 	if t.ch == nil {
 		return fail("no_channel", fmt.Errorf("agent: no channel named %q", conv.Address.Channel))
 	}
-	if ok, notify := a.limits.take(lane{tenant: m.Tenant, conv: m.Conversation}, len(t.msgs), time.Now()); !ok {
-		a.n.throttled.Add(int64(len(t.msgs)))
-		if notify {
-			if _, err := t.deliver(store.System, nil, channel.Outbound{To: conv.Address, Text: channel.Text(a.cfg.ContactLimitNotice)}); err != nil {
-				a.log.LogAttrs(ctx, slog.LevelWarn, "agent: sending the contact limit notice failed",
-					slog.String(logkey.Tenant, string(m.Tenant)), slog.String(logkey.Conversation, string(m.Conversation)), slog.Any(logkey.Error, err))
-			}
-		}
-		return skip("contact_limit")
+	if out, over := t.overLimit(); over {
+		return out
 	}
 	if !slices.ContainsFunc(t.msgs, needsAnswer) {
 		return skip("no_reply_needed")
@@ -184,12 +193,54 @@ func (t *turn) run() outcome {
 		return out
 	}
 	req := &llm.Request{System: a.cfg.Instructions, Messages: historyMessages(hist, a.fetchMedia(ctx, t.ch, t.msgs)), Tools: a.toolDefs}
+	if r := a.priv.redactor; r != nil {
+		t.sess = r.Session(m.Tenant)
+		req.Messages = redactMessages(t.sess, req.Messages)
+		defer t.countRedacted()
+	}
 	resp, out := t.generate(req)
 	if resp == nil {
 		return out
 	}
 	stopTyping() // the reply hides the indicator; do not show it again
 	return t.reply(resp)
+}
+
+// overLimit applies the per-contact limit to the turn's messages. Over it,
+// the contact is told once, and the turn ends with the outcome returned.
+func (t *turn) overLimit() (outcome, bool) {
+	a, m := t.a, t.m
+	ok, notify := a.limits.take(lane{tenant: m.Tenant, conv: m.Conversation}, len(t.msgs), time.Now())
+	if ok {
+		return outcome{}, false
+	}
+	a.n.throttled.Add(int64(len(t.msgs)))
+	if notify {
+		if _, err := t.deliver(store.System, nil, channel.Outbound{To: t.conv.Address, Text: channel.Text(a.cfg.ContactLimitNotice)}); err != nil {
+			a.log.LogAttrs(t.ctx, slog.LevelWarn, "agent: sending the contact limit notice failed",
+				slog.String(logkey.Tenant, string(m.Tenant)), slog.String(logkey.Conversation, string(m.Conversation)), slog.Any(logkey.Error, err))
+		}
+	}
+	return skip("contact_limit"), true
+}
+
+// countRedacted reports the values the turn's session replaced.
+func (t *turn) countRedacted() {
+	if n := t.sess.Len(); n > 0 {
+		t.a.n.redacted.Add(int64(n))
+		pi := t.privacyInfo(PrivacyRedacted, t.m.ID)
+		pi.Count = n
+		t.a.privacyEvent(t.ctx, pi)
+	}
+}
+
+// restored returns the model's parts as they are recorded and sent: with
+// the values of the session's placeholders back.
+func (t *turn) restored(parts []llm.Part) []llm.Part {
+	if t.sess == nil {
+		return parts
+	}
+	return mapParts(parts, t.sess.Restore)
 }
 
 // generate runs the model, and the tools it calls, until it answers.
@@ -205,14 +256,17 @@ func (t *turn) generate(req *llm.Request) (*llm.Response, outcome) {
 		if err != nil {
 			return nil, fail(modelReason(err), err)
 		}
-		calls := resp.Message.ToolCalls()
-		if len(calls) == 0 {
+		if len(resp.Message.ToolCalls()) == 0 {
 			return resp, outcome{}
 		}
 		if t.steps >= a.cfg.MaxSteps {
 			return nil, fail("max_steps", fmt.Errorf("agent: model still calling tools after %d steps", t.steps))
 		}
-		if _, err := a.cfg.Store.Append(ctx, t.record(store.Assistant, resp.Message.Parts, nil)); err != nil {
+		// The tools get, and the store keeps, the values the model saw as
+		// placeholders.
+		asked := llm.Message{Role: resp.Message.Role, Parts: t.restored(resp.Message.Parts)}
+		calls := asked.ToolCalls()
+		if _, err := a.cfg.Store.Append(ctx, t.record(store.Assistant, asked.Parts, nil)); err != nil {
 			return nil, fail("store", err)
 		}
 		if toolCtx == nil {
@@ -226,6 +280,12 @@ func (t *turn) generate(req *llm.Request) (*llm.Response, outcome) {
 			if c.Name == handoffTool && !a.cfg.Handoff.DisableTool {
 				return nil, t.handOver("tool") // the notice is the answer
 			}
+		}
+		if t.minorFlagged.Load() {
+			return nil, t.endForMinor()
+		}
+		if t.sess != nil {
+			results.Parts = mapParts(results.Parts, t.sess.Redact)
 		}
 		req.Messages = append(req.Messages, resp.Message, results)
 	}
@@ -280,6 +340,8 @@ func (t *turn) runTool(ctx context.Context, c llm.ToolCall) llm.Part {
 		content, err = callTool(ctx, tool, c.Args)
 	} else if c.Name == handoffTool && !a.cfg.Handoff.DisableTool {
 		content = "The conversation is handed to a human operator, who will reply to the customer."
+	} else if c.Name == minorTool && a.cfg.Privacy.MinorTool {
+		content, err = t.flagMinor(ctx, c.Args)
 	} else {
 		err = fmt.Errorf("unknown tool %q", c.Name)
 	}
@@ -305,14 +367,15 @@ func (t *turn) runTool(ctx context.Context, c llm.ToolCall) llm.Part {
 
 // reply sends the model's answer.
 func (t *turn) reply(resp *llm.Response) outcome {
-	text := resp.Message.Text()
+	answer := llm.Message{Role: resp.Message.Role, Parts: t.restored(resp.Message.Parts)}
+	text := answer.Text()
 	if strings.TrimSpace(text) == "" {
 		if resp.FinishReason == llm.FinishBlocked {
 			return fail("model_blocked", fmt.Errorf("agent: the model's answer was blocked: %w", llm.ErrContentBlocked))
 		}
 		return fail("empty_reply", errors.New("agent: the model answered with no text"))
 	}
-	_, err := t.deliver(store.Assistant, resp.Message.Parts, channel.Outbound{To: t.conv.Address, Text: channel.Text(text)})
+	_, err := t.deliver(store.Assistant, answer.Parts, channel.Outbound{To: t.conv.Address, Text: channel.Text(text)})
 	switch {
 	case errors.Is(err, errAbandoned):
 		return outcome{} // the caller abandons the turn
@@ -333,11 +396,18 @@ var errRecording = errors.New("agent: recording the outgoing message failed")
 // without a trace, and the delivery statuses find the record through the
 // correlation data. Outside the channel's customer-service window,
 // Config.WindowTemplate is sent instead, or nothing is attempted and the
-// record fails with channel.ErrWindowClosed.
+// record fails with channel.ErrWindowClosed. A marketing template is
+// neither recorded nor sent without the subject's consent to marketing:
+// the error wraps privacy.ErrNoConsent.
 func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) (store.Message, error) {
-	if t.a.windowClosed(t.ch, t.conv) && t.a.cfg.WindowTemplate != nil {
+	if out.Template == nil && t.a.windowClosed(t.ch, t.conv) && t.a.cfg.WindowTemplate != nil {
 		tpl := *t.a.cfg.WindowTemplate
 		out.Text, out.Template = "", &tpl
+	}
+	if out.Template != nil && out.Template.Category == channel.CategoryMarketing {
+		if err := t.a.marketingAllowed(t.ctx, t.conv.Address.Tenant, t.conv.Subject); err != nil {
+			return store.Message{}, err
+		}
 	}
 	rec, err := t.a.cfg.Store.Append(t.ctx, t.record(role, parts, &out))
 	if err != nil {
@@ -397,36 +467,54 @@ func (t *turn) send(rec store.Message) error {
 	return sendErr
 }
 
-// reconcile looks, before answering, for a reply an earlier attempt at
-// this turn recorded (the agent stopped or crashed between recording,
-// sending and recording the outcome), so that a customer never gets two
-// answers to one message. It returns the outcome to record and true when
-// that earlier reply settles the turn: it was sent (answered); its fate is
-// unknown and a delivery status may still come (retry later); or it was
-// never confirmed for ResendAfter, and it is sent again, the same text.
+// reconcile looks, before answering, for the replies earlier attempts at
+// this turn's messages recorded (the agent stopped or crashed between
+// recording, sending and recording the outcome), so that a customer never
+// gets two answers to one message and never loses one. A coalesced turn
+// answers several messages, and an earlier attempt may have answered only
+// the first of them, so every message of the turn is looked at, in order.
+// A reply whose fate is unknown and may still be told by a delivery status
+// settles the turn (retry later); one never confirmed for ResendAfter is
+// sent again, the same text. It returns the outcome to record and true
+// when the turn is settled: the latest message has its reply, or the turn
+// must wait; false when the model is still to answer (what was sent is in
+// the history it sees).
 func (t *turn) reconcile(hist []store.Message) (outcome, bool) {
-	var prior *store.Message
+	prior := make(map[store.MessageID]*store.Message, len(t.msgs))
+	for _, m := range t.msgs {
+		prior[m.ID] = nil
+	}
 	for i := range hist {
-		if r := &hist[i]; r.Turn == t.m.ID && r.Role == store.Assistant && r.Outbound != nil {
-			prior = r
+		if r := &hist[i]; r.Role == store.Assistant && r.Outbound != nil {
+			if _, ok := prior[r.Turn]; ok {
+				prior[r.Turn] = r
+			}
 		}
 	}
-	switch {
-	case prior == nil || prior.Delivery.State == channel.Failed:
-		return outcome{}, false // nothing went out: answer
-	case prior.Delivery.State != channel.Pending:
-		return outcome{kind: Answered, reason: "already_sent"}, true
-	case time.Since(prior.Time) < t.a.cfg.ResendAfter:
-		return outcome{kind: Failed, reason: "send_unknown", err: errors.New("agent: an earlier reply's delivery is unknown; waiting for its status")}, true
+	for _, m := range t.msgs {
+		p, latest := prior[m.ID], m.ID == t.m.ID
+		switch {
+		case p == nil || p.Delivery.State == channel.Failed:
+			continue // nothing went out for m
+		case p.Delivery.State != channel.Pending:
+			if latest {
+				return outcome{kind: Answered, reason: "already_sent"}, true
+			}
+			continue
+		case time.Since(p.Time) < t.a.cfg.ResendAfter:
+			return outcome{kind: Failed, reason: "send_unknown", err: errors.New("agent: an earlier reply's delivery is unknown; waiting for its status")}, true
+		}
+		err := t.send(*p)
+		switch {
+		case errors.Is(err, errAbandoned):
+			return outcome{}, true
+		case err != nil:
+			return fail(sendReason(err), err), true
+		case latest:
+			return outcome{kind: Answered, reason: "resent"}, true
+		}
 	}
-	err := t.send(*prior)
-	switch {
-	case errors.Is(err, errAbandoned):
-		return outcome{}, true
-	case err != nil:
-		return fail(sendReason(err), err), true
-	}
-	return outcome{kind: Answered, reason: "resent"}, true
+	return outcome{}, false
 }
 
 // windowClosed reports whether conv's customer-service window on ch, if
@@ -464,7 +552,11 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), persistTimeout)
 	defer cancel()
 	retried, failed := false, false
-	for _, msg := range t.msgs {
+	msgs := t.msgs
+	if t.erased {
+		msgs = nil // erased with their subject: nothing to record the outcome on
+	}
+	for _, msg := range msgs {
 		p := store.Processing{Attempts: msg.Processing.Attempts + 1, Reason: out.reason, UpdatedAt: now}
 		switch out.kind {
 		case Answered:
@@ -644,6 +736,7 @@ func sendReason(err error) string {
 		err    error
 		reason string
 	}{
+		{privacy.ErrNoConsent, "no_consent"},
 		{channel.ErrUncertain, "send_unknown"},
 		{channel.ErrWindowClosed, "send_window_closed"},
 		{channel.ErrRateLimited, "send_rate_limited"},

@@ -173,6 +173,11 @@ type Row struct {
 type Template struct {
 	Name     string `json:"name"`
 	Language string `json:"language"` // such as "en_US" or "es"
+	// Category is the category the template was approved in. Channels do
+	// not send it (the provider knows it); the agent sends a
+	// [CategoryMarketing] template only to a subject who consented to
+	// marketing. Empty means not marketing: set it on marketing templates.
+	Category TemplateCategory `json:"category,omitempty"`
 	// Header fills a media or text header.
 	Header *TemplateHeader `json:"header,omitempty"`
 	// Params fill the body's variables: positionally ({{1}}, {{2}}) when
@@ -182,6 +187,17 @@ type Template struct {
 	// by button index.
 	Buttons []TemplateButton `json:"buttons,omitempty"`
 }
+
+// TemplateCategory is the category of a message template, as WhatsApp
+// approves them.
+type TemplateCategory string
+
+// Template categories.
+const (
+	CategoryMarketing      TemplateCategory = "marketing"
+	CategoryUtility        TemplateCategory = "utility"
+	CategoryAuthentication TemplateCategory = "authentication"
+)
 
 // TemplateHeader fills a template's header: Text for a text header with a
 // variable, Media for an image, video or document header.

@@ -31,4 +31,5 @@ const (
 	Statuses     = "statuses"    // a count of statuses
 	Errors       = "errors"      // a count of errors
 	Field        = "field"       // a webhook change's field
+	Request      = "request"     // a privacy request id (random, not personal)
 )
