@@ -7,10 +7,15 @@
 //	WHATSAPP_PHONE_NUMBER_ID  required: the business phone number this bot answers
 //	WHATSAPP_API_URL          default https://graph.facebook.com
 //	ADDR                      default :8080
-//	STORE                     memory (default; sqlite:PATH and postgres:DSN are coming)
-//	LLM                       echo, openai or gemini (default: by which of OPENAI_API_KEY,
-//	                          GEMINI_API_KEY is set, else echo; only echo in this build)
+//	STORE                     sqlite:PATH (default sqlite:wagent.db), postgres:DSN or memory
+//	LLM                       openai, gemini or echo (default: openai when OPENAI_API_KEY or
+//	                          OPENAI_BASE_URL is set, else gemini when GEMINI_API_KEY is, else echo)
+//	OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, GEMINI_API_KEY, GEMINI_MODEL, GEMINI_BASE_URL
+//	                          the model's settings (see examples/internal/setup)
 //	LOG_LEVEL                 debug, info (default), warn or error
+//
+// A missing or wrong setting is reported on one line naming the variable,
+// and the command exits with status 2.
 //
 // It serves the webhook at /webhooks/whatsapp (point the app's webhook
 // there, subscribed to the "messages" field) and a health check at
@@ -38,10 +43,7 @@ import (
 
 	"github.com/wagent/wagent/agent"
 	"github.com/wagent/wagent/channel"
-	"github.com/wagent/wagent/llm"
-	"github.com/wagent/wagent/llm/llmtest"
-	"github.com/wagent/wagent/store"
-	"github.com/wagent/wagent/store/memory"
+	"github.com/wagent/wagent/examples/internal/setup"
 	"github.com/wagent/wagent/whatsapp"
 )
 
@@ -58,10 +60,14 @@ const (
 	exitConfig = 2
 )
 
+// DefaultStore is the store used when STORE is unset: the embedded
+// database, so that replies and statuses survive a restart.
+const DefaultStore = "sqlite:wagent.db"
+
 type config struct {
 	token, appSecret, verifyToken string
 	phoneNumberID                 channel.TenantID
-	apiURL, addr, store, llm      string
+	apiURL, addr                  string
 	logLevel                      slog.Level
 }
 
@@ -75,8 +81,6 @@ func configure(getenv func(string) string) (config, error) {
 		phoneNumberID: channel.TenantID(getenv("WHATSAPP_PHONE_NUMBER_ID")),
 		apiURL:        cmp.Or(getenv("WHATSAPP_API_URL"), whatsapp.DefaultBaseURL),
 		addr:          cmp.Or(getenv("ADDR"), ":8080"),
-		store:         cmp.Or(getenv("STORE"), "memory"),
-		llm:           getenv("LLM"),
 	}
 	var missing []string
 	for _, v := range []struct{ name, value string }{
@@ -92,44 +96,10 @@ func configure(getenv func(string) string) (config, error) {
 	if len(missing) > 0 {
 		return c, fmt.Errorf("missing required environment variable %s", strings.Join(missing, ", "))
 	}
-	if c.llm == "" {
-		switch {
-		case getenv("OPENAI_API_KEY") != "":
-			c.llm = "openai"
-		case getenv("GEMINI_API_KEY") != "":
-			c.llm = "gemini"
-		default:
-			c.llm = "echo"
-		}
-	}
 	if err := c.logLevel.UnmarshalText([]byte(cmp.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL=%s: use debug, info, warn or error", getenv("LOG_LEVEL"))
 	}
 	return c, nil
-}
-
-// openStore opens the store STORE names.
-func openStore(spec string) (store.ConversationStore, func(), error) {
-	kind, _, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "memory":
-		st := memory.New(nil)
-		return st, func() { st.Close() }, nil
-	case "sqlite", "postgres":
-		return nil, nil, fmt.Errorf("STORE=%s: not available in this build yet", kind)
-	}
-	return nil, nil, fmt.Errorf("STORE=%s: use memory, sqlite:PATH or postgres:DSN", spec)
-}
-
-// openModel returns the model LLM names.
-func openModel(name string) (llm.Provider, error) {
-	switch name {
-	case "echo":
-		return llmtest.Echo{Prefix: "echo: "}, nil
-	case "openai", "gemini":
-		return nil, fmt.Errorf("LLM=%s: not available in this build yet", name)
-	}
-	return nil, fmt.Errorf("LLM=%s: use echo, openai or gemini", name)
 }
 
 // run runs the bot until ctx is done and returns the process's exit code.
@@ -140,17 +110,20 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return exitConfig
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
-	st, closeStore, err := openStore(cfg.store)
+	model, err := setup.NewModel(ctx, getenv, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "whatsapp:", err)
 		return exitConfig
 	}
-	defer closeStore()
-	model, err := openModel(cfg.llm)
+	st, err := setup.OpenStore(ctx, getenv, &setup.Options{DefaultStore: DefaultStore})
 	if err != nil {
 		fmt.Fprintln(stderr, "whatsapp:", err)
-		return exitConfig
+		if errors.Is(err, setup.ErrConfig) {
+			return exitConfig
+		}
+		return exitFailed
 	}
+	defer st.Close()
 
 	wa, err := whatsapp.New(whatsapp.StaticToken(cfg.token), &whatsapp.Options{
 		BaseURL:   cfg.apiURL,
@@ -162,8 +135,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return exitConfig
 	}
 	a, err := agent.New(agent.Config{
-		Store:        st,
-		Model:        model,
+		Store:        st.ConversationStore,
+		Model:        model.Provider,
 		Channels:     []channel.Channel{wa},
 		Instructions: "You are the WhatsApp assistant of a small shop. Be brief and kind.",
 		Logger:       log,
@@ -203,7 +176,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "listening on http://%s (webhook /webhooks/whatsapp, phone number %s, store %s, model %s)\n",
-		ln.Addr(), cfg.phoneNumberID, cfg.store, cfg.llm)
+		ln.Addr(), cfg.phoneNumberID, st.Description, model.Description)
 
 	code := exitOK
 	select {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/store"
+	"github.com/wagent/wagent/store/sqlite"
 	"github.com/wagent/wagent/whatsapp/whatsapptest"
 )
 
@@ -62,20 +67,26 @@ func (l *lines) Write(p []byte) (int, error) {
 	}
 }
 
+// TestRoundTrip starts the bot on the SQLite store with the echo model and
+// a fake Cloud API: a signed webhook in, the reply out at the API, a read
+// status back, and after the bot stopped, the database holds the
+// conversation with the reply's delivery state.
 func TestRoundTrip(t *testing.T) {
 	api := whatsapptest.NewServer(token, appSecret) // requires appsecret_proof
 	defer api.Close()
 	out := &lines{ch: make(chan string, 16)}
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
+	dbPath := filepath.Join(t.TempDir(), "wagent.db")
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, env(api.URL, nil), out, &stderr) }()
+	go func() { code <- run(ctx, env(api.URL, map[string]string{"STORE": "sqlite:" + dbPath}), out, &stderr) }()
 
 	var base string
 	select {
 	case line := <-out.ch:
 		require.True(t, strings.HasPrefix(line, "listening on http://"), line)
+		assert.Contains(t, line, "store sqlite "+dbPath+", model echo")
 		base = strings.Fields(strings.TrimPrefix(line, "listening on "))[0]
 	case c := <-code:
 		t.Fatalf("run exited with %d: %s", c, stderr.String())
@@ -104,6 +115,7 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, err, stderr.String())
 	var msg struct {
 		Recipient string `json:"recipient"`
+		Biz       string `json:"biz_opaque_callback_data"`
 		Text      struct {
 			Body string `json:"body"`
 		} `json:"text"`
@@ -114,6 +126,13 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, "/v25.0/"+phoneNumberID+"/messages", sent[0].Path)
 	assert.NotEmpty(t, sent[0].Query.Get("appsecret_proof"))
 
+	// The status is recorded before the webhook answers 200.
+	status := whatsapptest.StatusDelivery(phoneNumberID, "16505551234", "wamid.FAKE000001", "read", msg.Biz, 0, time.Now())
+	resp, err = http.DefaultClient.Do(whatsapptest.NewDelivery(base+"/webhooks/whatsapp", status, appSecret))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
 	cancel() // SIGINT
 	select {
 	case c := <-code:
@@ -123,6 +142,63 @@ func TestRoundTrip(t *testing.T) {
 	}
 	assert.NotContains(t, stderr.String(), token)
 	assert.NotContains(t, stderr.String(), "16505551234")
+
+	// What the bot recorded is in the database file.
+	st, err := sqlite.Open(t.Context(), dbPath, nil)
+	require.NoError(t, err)
+	defer st.Close()
+	conv, err := st.OpenConversation(t.Context(), channel.Address{Channel: channel.WhatsApp, Tenant: phoneNumberID, User: "US.13491208655302741918"})
+	require.NoError(t, err)
+	hist, err := st.History(t.Context(), phoneNumberID, conv.ID, store.HistoryQuery{})
+	require.NoError(t, err)
+	require.Len(t, hist, 2, "the message and the reply")
+	assert.Equal(t, channel.MessageID("wamid.EXAMPLE0001"), hist[0].ProviderID)
+	assert.Equal(t, store.ProcessDone, hist[0].Processing.State)
+	require.NotNil(t, hist[1].Outbound)
+	assert.Equal(t, channel.MessageID("wamid.FAKE000001"), hist[1].ProviderID)
+	assert.Equal(t, channel.Read, hist[1].Delivery.State, "the status webhook updated the delivery record")
+}
+
+func TestDefaultStoreIsSQLite(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	api := whatsapptest.NewServer(token, appSecret)
+	defer api.Close()
+	out := &lines{ch: make(chan string, 16)}
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, env(api.URL, nil), out, &stderr) }()
+	select {
+	case line := <-out.ch:
+		assert.Contains(t, line, "store sqlite wagent.db")
+	case c := <-code:
+		t.Fatalf("run exited with %d: %s", c, stderr.String())
+	}
+	cancel()
+	assert.Equal(t, 0, <-code, stderr.String())
+	_, err := os.Stat(filepath.Join(dir, "wagent.db"))
+	assert.NoError(t, err, "the database file is created in the working directory")
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of run and
+// the reads of the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -134,12 +210,12 @@ func TestConfigErrors(t *testing.T) {
 		{"missing token", map[string]string{"WHATSAPP_ACCESS_TOKEN": ""}, "whatsapp: missing required environment variable WHATSAPP_ACCESS_TOKEN\n"},
 		{"missing several", map[string]string{"WHATSAPP_APP_SECRET": "", "WHATSAPP_PHONE_NUMBER_ID": ""},
 			"whatsapp: missing required environment variable WHATSAPP_APP_SECRET, WHATSAPP_PHONE_NUMBER_ID\n"},
-		{"sqlite", map[string]string{"STORE": "sqlite:wagent.db"}, "whatsapp: STORE=sqlite: not available in this build yet\n"},
-		{"postgres", map[string]string{"STORE": "postgres:postgres://localhost/wagent"}, "whatsapp: STORE=postgres: not available in this build yet\n"},
+		{"sqlite without a file", map[string]string{"STORE": "sqlite:"}, "whatsapp: STORE=sqlite needs a file, as in sqlite:wagent.db\n"},
+		{"postgres without a dsn", map[string]string{"STORE": "postgres:"}, "whatsapp: STORE=postgres needs a DSN, as in postgres:postgres://user@localhost:5432/wagent\n"},
 		{"unknown store", map[string]string{"STORE": "redis"}, "whatsapp: STORE=redis: use memory, sqlite:PATH or postgres:DSN\n"},
-		{"openai", map[string]string{"LLM": "openai"}, "whatsapp: LLM=openai: not available in this build yet\n"},
-		{"gemini by its key", map[string]string{"GEMINI_API_KEY": "k"}, "whatsapp: LLM=gemini: not available in this build yet\n"},
-		{"unknown llm", map[string]string{"LLM": "eliza"}, "whatsapp: LLM=eliza: use echo, openai or gemini\n"},
+		{"openai without a key", map[string]string{"LLM": "openai"}, "whatsapp: LLM=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server)\n"},
+		{"gemini without a key", map[string]string{"LLM": "gemini"}, "whatsapp: LLM=gemini needs GEMINI_API_KEY\n"},
+		{"unknown llm", map[string]string{"LLM": "eliza"}, "whatsapp: LLM=eliza: use openai, gemini or echo\n"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "whatsapp: LOG_LEVEL=loud: use debug, info, warn or error\n"},
 	}
 	for _, tt := range tests {
@@ -153,9 +229,19 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+func TestStoreOpenFailure(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o600))
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), env("http://127.0.0.1:1", map[string]string{"STORE": "sqlite:" + filepath.Join(dir, "file", "db")}), &stdout, &stderr)
+	assert.Equal(t, 1, code, "a store that cannot be opened is a failure, not a configuration error")
+	assert.True(t, strings.HasPrefix(stderr.String(), "whatsapp: STORE=sqlite:"), stderr.String())
+	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line")
+}
+
 func TestListenFailure(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), env("http://127.0.0.1:1", map[string]string{"ADDR": "256.0.0.1:99999"}), &stdout, &stderr)
+	code := run(t.Context(), env("http://127.0.0.1:1", map[string]string{"ADDR": "256.0.0.1:99999", "STORE": "memory"}), &stdout, &stderr)
 	assert.Equal(t, 1, code)
 	sc := bufio.NewScanner(&stderr)
 	require.True(t, sc.Scan())
