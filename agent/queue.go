@@ -140,9 +140,12 @@ func (a *Agent) worker() {
 		case <-a.runCtx.Done():
 			return
 		case l := <-a.queue:
-			if !a.stopping() {
-				a.drain(l)
+			if a.stopping() {
+				// The lane stays queued: Shutdown gives up its lease
+				// (releaseWaiting) so another instance takes it at once.
+				return
 			}
+			a.drain(l)
 			a.release(l)
 		}
 	}
