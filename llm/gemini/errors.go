@@ -62,7 +62,7 @@ func classify(ctx context.Context, c *call, err error) error {
 		}
 		e.StatusCode = apiErr.Code
 		e.Code = apiErr.Status
-		e.Kind = kind(apiErr.Code, apiErr.Status, apiErr.Message)
+		e.Kind = kind(apiErr.Code, apiErr.Status, apiErr.Message, apiErr.Details)
 		e.Err = &VendorError{StatusCode: apiErr.Code, Status: apiErr.Status}
 		e.RetryAfter = retryInfo(apiErr.Details)
 	case !sent:
@@ -87,10 +87,16 @@ func classify(ctx context.Context, c *call, err error) error {
 	return e
 }
 
-func kind(status int, st, message string) error {
+// kind classifies an API error by its HTTP status, its status name, its
+// message (read, never kept) and the reason of its ErrorInfo detail.
+func kind(status int, st, message string, details []map[string]any) error {
 	m := strings.ToLower(message)
 	if strings.Contains(m, "token count") && strings.Contains(m, "exceed") || strings.Contains(m, "context window") {
 		return llm.ErrContextTooLong
+	}
+	switch errorReason(details) {
+	case "API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "API_KEY_EXPIRED":
+		return llm.ErrAuth
 	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden || st == "UNAUTHENTICATED" || st == "PERMISSION_DENIED":
@@ -117,4 +123,17 @@ func retryInfo(details []map[string]any) time.Duration {
 		}
 	}
 	return 0
+}
+
+// errorReason returns the reason of a google.rpc.ErrorInfo detail
+// ("API_KEY_INVALID").
+func errorReason(details []map[string]any) string {
+	for _, d := range details {
+		if t, _ := d["@type"].(string); strings.HasSuffix(t, "google.rpc.ErrorInfo") {
+			if r, ok := d["reason"].(string); ok {
+				return r
+			}
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"google.golang.org/genai"
 
@@ -56,10 +57,17 @@ var (
 	_ llm.Streamer = (*Provider)(nil)
 )
 
-// New returns a Provider that authenticates with apiKey. ctx is used only
-// while the client is set up; New makes no network call. The Gemini SDK's
-// own retries stay off, and so does its automatic continuation of
-// interrupted answers: wrap the provider in [llm.Retry].
+// New returns a Provider that authenticates with apiKey, sent in the
+// x-goog-api-key header. ctx is used only while the client is set up; New
+// makes no network call and starts no goroutine. It fails on an empty key
+// and a BaseURL that is not an absolute http or https URL.
+//
+// Everything comes from the arguments: the key, the base URL and the
+// backend are set explicitly, so the environment variables the Gemini SDK
+// otherwise reads (GEMINI_API_KEY, GOOGLE_API_KEY, GOOGLE_GEMINI_BASE_URL,
+// GOOGLE_GENAI_USE_VERTEXAI...) have no effect. The SDK's own retries stay
+// off, and so does its automatic continuation of interrupted answers: wrap
+// the provider in [llm.Retry].
 func New(ctx context.Context, apiKey string, opts *Options) (*Provider, error) {
 	if apiKey == "" {
 		return nil, errors.New("gemini: an API key is required")
@@ -75,6 +83,9 @@ func New(ctx context.Context, apiKey string, opts *Options) (*Provider, error) {
 		// Set explicitly, so that the SDK does not read it from the
 		// environment.
 		o.BaseURL = DefaultBaseURL
+	}
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("gemini: BaseURL must be an absolute http or https URL")
 	}
 	if o.APIVersion == "" {
 		o.APIVersion = DefaultAPIVersion

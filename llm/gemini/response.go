@@ -11,13 +11,16 @@ import (
 	"github.com/wagent/wagent/llm"
 )
 
-var errNoCandidates = errors.New("gemini: the response has no candidates")
+var (
+	errNoCandidates  = errors.New("gemini: the response has no candidates")
+	errPromptBlocked = errors.New("gemini: the prompt was blocked")
+)
 
 // merger assembles an answer from one response or the chunks of a stream.
 type merger struct {
 	parts   []llm.Part
 	reason  genai.FinishReason
-	blocked bool
+	blocked genai.BlockedReason
 	usage   llm.Usage
 	model   string
 	seen    bool
@@ -32,13 +35,18 @@ func (m *merger) add(resp *genai.GenerateContentResponse) (text, reasoning strin
 		m.model = resp.ModelVersion
 	}
 	if u := resp.UsageMetadata; u != nil {
+		// Each chunk of a stream carries the running totals, so the last
+		// one counts. Thoughts are output tokens, as OpenAI counts
+		// reasoning; tool-use prompt tokens are input.
 		m.usage = llm.Usage{
-			InputTokens: int(u.PromptTokenCount), OutputTokens: int(u.CandidatesTokenCount + u.ThoughtsTokenCount),
-			CachedInputTokens: int(u.CachedContentTokenCount), ReasoningTokens: int(u.ThoughtsTokenCount),
+			InputTokens:       int(u.PromptTokenCount) + int(u.ToolUsePromptTokenCount),
+			OutputTokens:      int(u.CandidatesTokenCount) + int(u.ThoughtsTokenCount),
+			CachedInputTokens: int(u.CachedContentTokenCount),
+			ReasoningTokens:   int(u.ThoughtsTokenCount),
 		}
 	}
 	if pf := resp.PromptFeedback; pf != nil && pf.BlockReason != "" {
-		m.blocked, m.seen = true, true
+		m.blocked, m.seen = pf.BlockReason, true
 	}
 	if len(resp.Candidates) == 0 {
 		return "", "", nil
@@ -105,6 +113,9 @@ func (m *merger) response() (*llm.Response, error) {
 	if !m.seen {
 		return nil, &llm.Error{Provider: Name, Kind: llm.ErrUnavailable, Err: errNoCandidates}
 	}
+	if m.blocked != "" {
+		return nil, &llm.Error{Provider: Name, Kind: llm.ErrContentBlocked, Code: string(m.blocked), Err: errPromptBlocked}
+	}
 	if m.parts == nil {
 		m.parts = []llm.Part{}
 	}
@@ -116,12 +127,9 @@ func (m *merger) response() (*llm.Response, error) {
 		}
 	}
 	switch {
-	case m.blocked:
-		out.FinishReason = llm.FinishBlocked
 	case m.reason == genai.FinishReasonMaxTokens:
 		out.FinishReason = llm.FinishLength
-	case m.reason == genai.FinishReasonSafety || m.reason == genai.FinishReasonProhibitedContent ||
-		m.reason == genai.FinishReasonBlocklist || m.reason == genai.FinishReasonSPII || m.reason == genai.FinishReasonRecitation:
+	case blockedReasons[m.reason]:
 		out.FinishReason = llm.FinishBlocked
 	case hasCalls:
 		out.FinishReason = llm.FinishToolCalls
@@ -131,4 +139,16 @@ func (m *merger) response() (*llm.Response, error) {
 		out.FinishReason = llm.FinishOther
 	}
 	return out, nil
+}
+
+// blockedReasons are the finish reasons of an answer stopped by a filter.
+var blockedReasons = map[genai.FinishReason]bool{
+	genai.FinishReasonSafety:                 true,
+	genai.FinishReasonRecitation:             true,
+	genai.FinishReasonBlocklist:              true,
+	genai.FinishReasonProhibitedContent:      true,
+	genai.FinishReasonSPII:                   true,
+	genai.FinishReasonImageSafety:            true,
+	genai.FinishReasonImageProhibitedContent: true,
+	genai.FinishReasonImageRecitation:        true,
 }

@@ -2,14 +2,20 @@ package gemini
 
 import (
 	"context"
+	"errors"
 	"iter"
 
 	"github.com/wagent/wagent/llm"
 )
 
+var errStreamCut = errors.New("gemini: the stream ended before the answer was complete")
+
 // Stream implements [llm.Streamer] with streamGenerateContent. Text and
 // reasoning are yielded as they arrive; the final chunk carries the merged
-// Response.
+// Response, its tool calls and thought signatures assembled from all
+// chunks. A stream that ends without a finish reason fails with
+// [llm.ErrUnavailable]; the SDK is not allowed to reconnect by itself.
+// Stopping the iteration early closes the connection.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
 	return func(yield func(llm.Chunk, error) bool) {
 		if err := ctx.Err(); err != nil {
@@ -37,6 +43,11 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 		}
 		if err := ctx.Err(); err != nil {
 			yield(llm.Chunk{}, ctxError(err))
+			return
+		}
+		if m.seen && m.blocked == "" && m.reason == "" {
+			_, status, _ := c.response()
+			yield(llm.Chunk{}, &llm.Error{Provider: Name, Kind: llm.ErrUnavailable, StatusCode: status, Err: errStreamCut})
 			return
 		}
 		resp, err := m.response()
