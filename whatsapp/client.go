@@ -78,6 +78,16 @@ func (t StaticToken) AccessToken(context.Context, channel.TenantID) (string, err
 	return string(t), nil
 }
 
+// String returns "[redacted]", so that a StaticToken printed by mistake
+// does not leak the token.
+func (t StaticToken) String() string { return "[redacted]" }
+
+// GoString returns "[redacted]", as String does, for %#v.
+func (t StaticToken) GoString() string { return "[redacted]" }
+
+// LogValue implements [slog.LogValuer]: the token never reaches a log.
+func (t StaticToken) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
 // Options configures a [Client]. A nil *Options, like the zero value, gives
 // the defaults.
 type Options struct {
@@ -97,7 +107,9 @@ type Options struct {
 	// Throughput is how many messages per second each business phone
 	// number may send (default [DefaultThroughput], at most
 	// [MaxThroughput]). Sends beyond it wait for their turn rather than
-	// fail.
+	// fail. A number whose throughput level is reported HIGH, by
+	// [Client.ListPhoneNumbers] or a phone_number_quality_update passed to
+	// [Client.Observe], sends up to [MaxThroughput] instead.
 	Throughput int
 	// PairInterval and PairBurst pace messages to one user (defaults
 	// [DefaultPairInterval] and [DefaultPairBurst]): a token bucket of
@@ -121,6 +133,20 @@ type Options struct {
 	// log at Debug, failures at Warn. Logs hold ids and codes, never
 	// tokens, message text or phone numbers.
 	Logger *slog.Logger
+	// Accounts, when set, turns on the local template check: before a
+	// template message is sent, the client looks up the business account
+	// of the sending number with it and checks, against that account's
+	// template list (fetched on first use and cached), that the template
+	// exists in the message's language, is APPROVED, and that the
+	// parameters fill its header, body and buttons. A message that fails
+	// the check returns an error wrapping [channel.ErrInvalidMessage] and
+	// one of [ErrTemplateNotFound], [ErrTemplateNotApproved] or
+	// [ErrTemplateParams], without any send request. The list is fetched
+	// again when a template is missing from it (at most once per
+	// [DefaultTemplateRefresh] per account) and after [Client.Observe]
+	// saw a template status, quality or category webhook for the account.
+	// Nil: no check, the Cloud API alone judges templates.
+	Accounts Accounts
 	// Hooks are called on events, for metrics.
 	Hooks Hooks
 }
@@ -136,9 +162,15 @@ type Hooks struct {
 // RequestInfo describes one request to the Cloud API. It holds no token,
 // text or phone number.
 type RequestInfo struct {
-	Tenant channel.TenantID // the business phone number called for
+	// Tenant is the business phone number called for, or the business
+	// account for management calls.
+	Tenant channel.TenantID
 	// Op is what the request did: "send", "read", "typing", "upload",
-	// "media" (resolving a media id) or "download".
+	// "media" (resolving a media id) or "download"; for the management
+	// calls, whose Tenant is the business account id, "templates",
+	// "template", "template.create", "template.edit", "template.delete",
+	// "phone_numbers", "profile", "profile.update", "upload.session" and
+	// "upload.file".
 	Op string
 	// Attempt counts the requests for the same operation, from 1.
 	Attempt int
@@ -192,8 +224,11 @@ type Client struct {
 	log           *slog.Logger
 	hooks         Hooks
 
-	limits limits
-	n      struct {
+	accounts  Accounts
+	limits    limits
+	rates     rates
+	templates templateCache
+	n         struct {
 		requests, retries, sent, failed, throughputWaits, pairWaits atomic.Int64
 	}
 }
@@ -265,6 +300,7 @@ func New(creds Credentials, opts *Options) (*Client, error) {
 		linkPreviews:  o.LinkPreviews,
 		log:           o.Logger,
 		hooks:         o.Hooks,
+		accounts:      o.Accounts,
 	}
 	c.backoff = meta.Backoff{Base: c.retryDelay, Max: cmp.Or(o.MaxRetryDelay, DefaultMaxRetryDelay)}
 	if c.http == nil {
@@ -351,7 +387,7 @@ func (c *Client) status(ctx context.Context, op string, to channel.Address, id c
 	if err != nil {
 		return err
 	}
-	if _, err := c.limits.tenant(to.Tenant, c.throughput).wait(ctx); err != nil {
+	if _, err := c.tenantLimiter(to.Tenant).wait(ctx); err != nil {
 		return err
 	}
 	var resp struct {
@@ -381,6 +417,14 @@ type call struct {
 	stream bool
 	// idempotent requests are retried even when their outcome is unknown.
 	idempotent bool
+	// creds, when set, give the token instead of the client's Credentials
+	// (management calls made with an [Account]'s own credentials).
+	creds Credentials
+	// auth is the Authorization scheme: "Bearer" when empty; the
+	// resumable upload API wants "OAuth".
+	auth string
+	// header holds extra request headers (file_offset).
+	header http.Header
 }
 
 // callResult is what call returns besides the decoded body.
@@ -480,7 +524,11 @@ func (c *Client) do(ctx context.Context, cl call, attempt int, out any) (io.Read
 }
 
 func (c *Client) roundTrip(ctx context.Context, cl call, info *RequestInfo, out any) (io.ReadCloser, http.Header, error) {
-	token, err := c.token(ctx, cl.tenant)
+	creds := c.creds
+	if cl.creds != nil {
+		creds = cl.creds
+	}
+	token, err := tokenOf(ctx, creds, cl.tenant)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -513,7 +561,10 @@ func (c *Client) roundTrip(ctx context.Context, cl call, info *RequestInfo, out 
 	if err != nil {
 		return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrInvalidMessage, Err: errors.New("whatsapp: building the request failed")}
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range cl.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", cmp.Or(cl.auth, "Bearer")+" "+token)
 	if cl.contentType != "" {
 		req.Header.Set("Content-Type", cl.contentType)
 	}
@@ -566,8 +617,8 @@ func (c *Client) transportErr(ctx context.Context, cl call, err error, wrote boo
 	return e
 }
 
-func (c *Client) token(ctx context.Context, tenant channel.TenantID) (string, error) {
-	token, err := c.creds.AccessToken(ctx, tenant)
+func tokenOf(ctx context.Context, creds Credentials, tenant channel.TenantID) (string, error) {
+	token, err := creds.AccessToken(ctx, tenant)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()

@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -105,3 +106,29 @@ func classify(status int, h http.Header, body []byte, now time.Time) *channel.Er
 func invalidf(format string, args ...any) error {
 	return &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrInvalidMessage, Err: fmt.Errorf("whatsapp: "+format, args...)}
 }
+
+// Errors of the template check (Options.Accounts), wrapped with
+// [channel.ErrInvalidMessage] in the [*channel.Error] that Send returns.
+var (
+	// ErrTemplateNotFound: the business account has no template of that
+	// name in that language.
+	ErrTemplateNotFound = errors.New("whatsapp: template not found")
+	// ErrTemplateNotApproved: the template exists but its status is not
+	// APPROVED (pending, rejected, paused, disabled...).
+	ErrTemplateNotApproved = errors.New("whatsapp: template not approved")
+	// ErrTemplateParams: the message's parameters do not fill the
+	// template's components (a count, a name or a kind differs).
+	ErrTemplateParams = errors.New("whatsapp: template parameters do not match")
+)
+
+// errNoAccount is what [AccountMap] answers for a number it does not hold.
+var errNoAccount = errors.New("whatsapp: no business account is known for the phone number id")
+
+// templateErr returns the error of a template that fails the local check.
+func templateErr(kind error, format string, args ...any) error {
+	return &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrInvalidMessage, Err: fmt.Errorf("%w: "+format, append([]any{kind}, args...)...)}
+}
+
+// errUploadAnswer: the resumable upload API answered without the session
+// id or file handle it owes.
+var errUploadAnswer = fmt.Errorf("%w: the upload answer has no session id or handle", ErrUncertain)

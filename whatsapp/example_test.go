@@ -68,3 +68,38 @@ func ExampleWebhook() {
 	// text 106540352242922 US.13491208655302741918 16505551234 hola
 	// 200
 }
+
+// A template is built and validated before it is submitted for review;
+// a broken one names every rule it breaks.
+func ExampleNewTemplate() {
+	api := whatsapptest.NewServer("", "")
+	defer api.Close()
+	api.AddAccount(whatsapptest.Account{ID: "102290129340398", Token: "merchant-token"})
+	wa, err := whatsapp.New(whatsapp.StaticToken("platform-token"), &whatsapp.Options{BaseURL: api.URL})
+	if err != nil {
+		panic(err)
+	}
+	merchant := whatsapp.Account{ID: "102290129340398", Credentials: whatsapp.StaticToken("merchant-token")}
+
+	spec, err := whatsapp.NewTemplate("order_shipped", "en_US", whatsapp.TemplateUtility).
+		Body("Hi {{1}}, order {{2}} is on its way.", "Ana", "A-1234").
+		QuickReply("Track it").
+		Build()
+	if err != nil {
+		panic(err)
+	}
+	created, err := wa.CreateTemplate(context.Background(), merchant, spec)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(created.Status)
+
+	_, err = whatsapp.NewTemplate("Order Shipped", "en_US", whatsapp.TemplateUtility).
+		Body("Hi {{2}}", "Ana").
+		Build()
+	fmt.Println(err)
+	// Output:
+	// PENDING
+	// channel: whatsapp: invalid message: whatsapp: template: name: only lower-case letters, digits and underscores
+	// body: variables must be numbered {{1}} to {{1}} without gaps; {{1}} is missing
+}

@@ -21,6 +21,7 @@ type hookPayload struct {
 
 type hookEntry struct {
 	ID      string       `json:"id"` // the WhatsApp Business Account
+	Time    meta.FlexInt `json:"time"`
 	Changes []hookChange `json:"changes"`
 }
 
@@ -233,7 +234,16 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 
 func parseTime(s meta.FlexString) time.Time {
 	n, err := strconv.ParseInt(string(s), 10, 64)
-	if err != nil || n <= 0 || n > 1<<40 {
+	if err != nil {
+		return time.Time{}
+	}
+	return unixTime(n)
+}
+
+// unixTime is the time of n seconds since 1970, zero when n is not a
+// plausible timestamp.
+func unixTime(n int64) time.Time {
+	if n <= 0 || n > 1<<40 {
 		return time.Time{}
 	}
 	return time.Unix(n, 0).UTC()

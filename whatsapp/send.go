@@ -189,6 +189,12 @@ type sendResponse struct {
 //     quick-reply payloads or URL suffixes for buttons 0-9.
 //   - reaction (an empty emoji removes it) and location.
 //
+// With Options.Accounts set, a template is also checked against the
+// business account's cached template list (see [Options]): it must exist
+// in the language, be APPROVED, and the parameters must fill its
+// components; otherwise Send fails before any send request with
+// [ErrTemplateNotFound], [ErrTemplateNotApproved] or [ErrTemplateParams].
+//
 // The recipient, out.To.User, is a phone number (wa_id, digits) or a
 // business-scoped user id (such as "US.13491208655302741918"), sent as
 // "to" and "recipient" respectively. out.Correlation (at most 512
@@ -230,7 +236,12 @@ func (c *Client) Send(ctx context.Context, out channel.Outbound) (channel.SendRe
 	if err != nil {
 		return channel.SendResult{}, err
 	}
-	tenant := c.limits.tenant(out.To.Tenant, c.throughput)
+	if out.Template != nil && c.accounts != nil {
+		if err := c.checkTemplate(ctx, out.To.Tenant, out.Template); err != nil {
+			return channel.SendResult{}, err
+		}
+	}
+	tenant := c.tenantLimiter(out.To.Tenant)
 	pair := c.limits.pair(out.To, c.pairInterval, c.pairBurst)
 	waitLimits := func(ctx context.Context) error {
 		waited, err := tenant.wait(ctx)

@@ -62,6 +62,13 @@ type WebhookHooks struct {
 	Ignored func(IgnoredInfo)
 	// Delivery is called once per POST, after it was answered.
 	Delivery func(DeliveryInfo)
+	// Account is called with each account-level notification of a
+	// delivery: template status, quality and category updates, phone
+	// number quality updates and account updates (see [AccountEvent]);
+	// pass [Client.Observe] to let the client follow them. These changes
+	// carry no messages: they are acknowledged, and also reported to
+	// Ignored. Other fields are only reported to Ignored.
+	Account func(AccountEvent)
 }
 
 // ErrorsInfo describes value.errors of a change.
@@ -262,14 +269,20 @@ func (wh *Webhook) parse(ctx context.Context, body []byte) (channel.Inbound, err
 	}
 	for _, e := range p.Entry {
 		for _, ch := range e.Changes {
-			wh.parseChange(ctx, e.ID, ch, &in)
+			wh.parseChange(ctx, e.ID, unixTime(int64(e.Time)), ch, &in)
 		}
 	}
 	return in, nil
 }
 
-func (wh *Webhook) parseChange(ctx context.Context, account string, ch hookChange, in *channel.Inbound) {
+func (wh *Webhook) parseChange(ctx context.Context, account string, at time.Time, ch hookChange, in *channel.Inbound) {
 	if ch.Field != "messages" {
+		if ev, ok := parseAccountEvent(account, at, ch.Field, ch.Value); ok {
+			wh.log.LogAttrs(ctx, slog.LevelDebug, "whatsapp: account notification", slog.String(logkey.Field, ch.Field))
+			if h := wh.hooks.Account; h != nil {
+				h(ev)
+			}
+		}
 		wh.ignored(ctx, IgnoredInfo{Account: account, Field: ch.Field, Reason: "field", Value: ch.Value})
 		return
 	}

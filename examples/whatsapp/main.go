@@ -12,6 +12,14 @@
 //	                          OPENAI_BASE_URL is set, else gemini when GEMINI_API_KEY is, else echo)
 //	OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, GEMINI_API_KEY, GEMINI_MODEL, GEMINI_BASE_URL
 //	                          the model's settings (see examples/internal/setup)
+//	WHATSAPP_THROUGHPUT       messages per second the number may send (default 80, at most 1000;
+//	                          raised to 1000 by itself when Meta reports a throughput upgrade)
+//	CONTACT_LIMIT             messages per minute answered per contact (default 30; off: no limit)
+//	INSTANCE                  this instance's name among several on one PostgreSQL store
+//	                          (default with STORE=postgres:...: host name and process id); give
+//	                          each process a stable name so that, restarted after a crash, it
+//	                          takes its conversations back at once rather than when their
+//	                          leases expire (TurnTimeout + 1 minute)
 //	LOG_LEVEL                 debug, info (default), warn or error
 //
 // A missing or wrong setting is reported on one line naming the variable,
@@ -24,6 +32,14 @@
 //
 //	WHATSAPP_ACCESS_TOKEN=... WHATSAPP_APP_SECRET=... WHATSAPP_VERIFY_TOKEN=... \
 //	WHATSAPP_PHONE_NUMBER_ID=... go run ./examples/whatsapp
+//
+// The templates subcommand manages the message templates of a WhatsApp
+// Business Account (WHATSAPP_BUSINESS_ACCOUNT_ID, with
+// WHATSAPP_ACCESS_TOKEN) without the Meta UI:
+//
+//	go run ./examples/whatsapp templates list
+//	go run ./examples/whatsapp templates create order_update.json
+//	go run ./examples/whatsapp templates delete order_update
 package main
 
 import (
@@ -37,6 +53,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +67,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "templates" {
+		os.Exit(templates(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(ctx, os.Getenv, os.Stdout, os.Stderr))
 }
 
@@ -68,6 +88,8 @@ type config struct {
 	token, appSecret, verifyToken string
 	phoneNumberID                 channel.TenantID
 	apiURL, addr                  string
+	throughput, contactLimit      int
+	instance                      string
 	logLevel                      slog.Level
 }
 
@@ -96,10 +118,34 @@ func configure(getenv func(string) string) (config, error) {
 	if len(missing) > 0 {
 		return c, fmt.Errorf("missing required environment variable %s", strings.Join(missing, ", "))
 	}
+	var err error
+	if c.throughput, err = intSetting(getenv, "WHATSAPP_THROUGHPUT", whatsapp.DefaultThroughput, 1, whatsapp.MaxThroughput); err != nil {
+		return c, err
+	}
+	if v := strings.TrimSpace(getenv("CONTACT_LIMIT")); strings.EqualFold(v, "off") {
+		c.contactLimit = -1
+	} else if c.contactLimit, err = intSetting(getenv, "CONTACT_LIMIT", agent.DefaultContactLimit, 1, 1<<20); err != nil {
+		return c, fmt.Errorf("%w (or off)", err)
+	}
+	c.instance = strings.TrimSpace(getenv("INSTANCE"))
 	if err := c.logLevel.UnmarshalText([]byte(cmp.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL=%s: use debug, info, warn or error", getenv("LOG_LEVEL"))
 	}
 	return c, nil
+}
+
+// intSetting reads the integer variable name, def when unset, and checks
+// that it lies in [lo, hi].
+func intSetting(getenv func(string) string, name string, def, lo, hi int) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s=%s: use a whole number from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
 }
 
 // run runs the bot until ctx is done and returns the process's exit code.
@@ -126,19 +172,28 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	defer st.Close()
 
 	wa, err := whatsapp.New(whatsapp.StaticToken(cfg.token), &whatsapp.Options{
-		BaseURL:   cfg.apiURL,
-		AppSecret: cfg.appSecret,
-		Logger:    log,
+		BaseURL:    cfg.apiURL,
+		AppSecret:  cfg.appSecret,
+		Throughput: cfg.throughput,
+		Logger:     log,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "whatsapp:", err)
 		return exitConfig
+	}
+	instance := cfg.instance
+	if instance == "" && st.Kind == "postgres" {
+		// Several processes may share the database: each needs a name.
+		host, _ := os.Hostname()
+		instance = fmt.Sprintf("%s:%d", cmp.Or(host, "wagent"), os.Getpid())
 	}
 	a, err := agent.New(agent.Config{
 		Store:        st.ConversationStore,
 		Model:        model.Provider,
 		Channels:     []channel.Channel{wa},
 		Instructions: "You are the WhatsApp assistant of a small shop. Be brief and kind.",
+		ContactLimit: cfg.contactLimit,
+		Instance:     instance,
 		Logger:       log,
 	})
 	if err != nil {
@@ -149,7 +204,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		AppSecrets:  []string{cfg.appSecret},
 		VerifyToken: cfg.verifyToken,
 		Tenants:     []channel.TenantID{cfg.phoneNumberID},
-		Logger:      log,
+		// Throughput upgrades and template status changes reach the client.
+		Hooks:  whatsapp.WebhookHooks{Account: wa.Observe},
+		Logger: log,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "whatsapp:", err)

@@ -213,6 +213,8 @@ func TestConfigErrors(t *testing.T) {
 		{"sqlite without a file", map[string]string{"STORE": "sqlite:"}, "whatsapp: STORE=sqlite needs a file, as in sqlite:wagent.db\n"},
 		{"postgres without a dsn", map[string]string{"STORE": "postgres:"}, "whatsapp: STORE=postgres needs a DSN, as in postgres:postgres://user@localhost:5432/wagent\n"},
 		{"unknown store", map[string]string{"STORE": "redis"}, "whatsapp: STORE=redis: use memory, sqlite:PATH or postgres:DSN\n"},
+		{"throughput too high", map[string]string{"WHATSAPP_THROUGHPUT": "5000"}, "whatsapp: WHATSAPP_THROUGHPUT=5000: use a whole number from 1 to 1000\n"},
+		{"contact limit not a number", map[string]string{"CONTACT_LIMIT": "many"}, "whatsapp: CONTACT_LIMIT=many: use a whole number from 1 to 1048576 (or off)\n"},
 		{"openai without a key", map[string]string{"LLM": "openai"}, "whatsapp: LLM=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server)\n"},
 		{"gemini without a key", map[string]string{"LLM": "gemini"}, "whatsapp: LLM=gemini needs GEMINI_API_KEY\n"},
 		{"unknown llm", map[string]string{"LLM": "eliza"}, "whatsapp: LLM=eliza: use openai, gemini or echo\n"},

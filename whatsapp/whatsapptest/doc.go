@@ -2,7 +2,11 @@
 // WhatsApp Cloud API through package whatsapp: [Server], a fake Cloud API
 // on a loopback [net/http/httptest.Server] that checks credentials, records
 // every request and answers as the API does (scripted errors included),
-// and builders of signed webhook deliveries ([TextDelivery], [MediaDelivery],
+// the Business Management API of the accounts added with
+// [Server.AddAccount] (templates with paging and filters, phone numbers,
+// business profiles, resumable uploads), which checks each account's own
+// token and refuses unknown query parameters and body fields as the API
+// does, and builders of signed webhook deliveries ([TextDelivery], [MediaDelivery],
 // [StatusDelivery], [Sign]).
 //
 // Everything here is written from Meta's public reference; nothing talks

@@ -31,9 +31,40 @@ type Request struct {
 }
 
 // Op names what the request did, as whatsapp.RequestInfo.Op does:
-// "send", "read", "typing", "upload", "media", "download", or "" for
+// "send", "read", "typing", "upload", "media", "download"; for the
+// Business Management API "templates", "template", "template.create",
+// "template.edit", "template.delete", "phone_numbers", "profile",
+// "profile.update", "upload.session" and "upload.file"; or "" for
 // anything else.
 func (r Request) Op() string {
+	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
+	if len(parts) == 3 {
+		switch parts[2] + " " + r.Method {
+		case "message_templates GET":
+			return "templates"
+		case "message_templates POST":
+			return "template.create"
+		case "message_templates DELETE":
+			return "template.delete"
+		case "phone_numbers GET":
+			return "phone_numbers"
+		case "whatsapp_business_profile GET":
+			return "profile"
+		case "whatsapp_business_profile POST":
+			return "profile.update"
+		case "uploads POST":
+			return "upload.session"
+		}
+	}
+	if len(parts) == 2 && strings.HasPrefix(parts[1], "upload:") {
+		return "upload.file"
+	}
+	if len(parts) == 2 && r.Query.Has("fields") && r.Method == http.MethodGet {
+		return "template"
+	}
+	if len(parts) == 2 && r.Method == http.MethodPost {
+		return "template.edit"
+	}
 	switch {
 	case strings.HasPrefix(r.Path, "/download/"):
 		return "download"
@@ -107,6 +138,7 @@ type Server struct {
 	expire   int
 	ids      int
 	changed  chan struct{}
+	mgmt     management
 }
 
 // NewServer starts a fake Cloud API that accepts the access token token
@@ -207,8 +239,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
 	s.record(req)
 
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if s.token != "" && token != s.token {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	// Paths are /{version}/{id} and /{version}/{id}/{edge}.
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if s.manage(w, r, req, scheme, token, parts) {
+		return
+	}
+	if scheme != "Bearer" || s.token != "" && token != s.token {
 		write(w, GraphError(http.StatusUnauthorized, 190, 0, "Invalid OAuth access token - Cannot parse access token"))
 		return
 	}
@@ -220,8 +257,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		write(w, GraphError(http.StatusBadRequest, 100, 0, "Invalid appsecret_proof provided in the API argument"))
 		return
 	}
-	// Paths are /{version}/{id} and /{version}/{phone-number-id}/{edge}.
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case len(parts) == 3 && r.Method == http.MethodPost && parts[2] == "messages":
 		s.messages(w, r, req)
