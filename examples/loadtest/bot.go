@@ -45,7 +45,9 @@ func (b *bot) start(ctx context.Context, timeout time.Duration) error {
 	}
 	listening := make(chan string, 1)
 	cmd := exec.Command(b.argv[0], b.argv[1:]...)
-	cmd.Env = append(append(os.Environ(), b.env...), "ADDR="+addr)
+	// A stable instance name: restarted after a kill, the bot takes its
+	// leased conversations back at once instead of when the leases expire.
+	cmd.Env = append(append(append(os.Environ(), "INSTANCE="+b.name), b.env...), "ADDR="+addr)
 	cmd.Stdout = &lineWriter{fn: func(line string) {
 		if rest, ok := strings.CutPrefix(line, "listening on http://"); ok {
 			host, _, _ := strings.Cut(rest, " ")
