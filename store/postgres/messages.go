@@ -125,8 +125,7 @@ func scanMessages(rows pgx.Rows, err error) ([]store.Message, error) {
 
 // insertInbound records an inbound message in a conversation locked by the
 // transaction, unless its key was recorded before, and then moves the
-// conversation's LastInboundAt forward and replaces the subject's profile
-// ($8 NULL: unchanged). It returns no row for a duplicate.
+// conversation's LastInboundAt forward. It returns no row for a duplicate.
 const insertInbound = `WITH ins AS (
 	INSERT INTO wagent.messages (id, tenant, conversation_id, turn, role, time, channel, provider_id, content, has_media)
 	SELECT n, $1, $2, n, 'user', $3, $4, $5, $6, $7 FROM nextval('wagent.message_ids') AS n
@@ -135,14 +134,16 @@ const insertInbound = `WITH ins AS (
 ), conv AS (
 	UPDATE wagent.conversations SET last_inbound_at = $3
 	WHERE id = $2 AND (last_inbound_at IS NULL OR last_inbound_at < $3) AND EXISTS (SELECT FROM ins)
-), subj AS (
-	UPDATE wagent.subjects
-	SET profile = $8, phone = $9,
-		phone_since = CASE WHEN phone IS DISTINCT FROM $9 THEN $10 ELSE phone_since END,
-		updated_at = $10
-	WHERE id = $11 AND $8::bytea IS NOT NULL AND EXISTS (SELECT FROM ins)
 )
 SELECT id FROM ins`
+
+// setInboundProfile replaces the profile of the subject $1 with $2 and its
+// phone with $3, as of $4.
+const setInboundProfile = `UPDATE wagent.subjects
+SET profile = $2, phone = $3,
+	phone_since = CASE WHEN phone IS DISTINCT FROM $3 THEN $4 ELSE phone_since END,
+	updated_at = $4
+WHERE id = $1`
 
 const inboundByKey = `SELECT ` + messageCols + ` FROM wagent.messages m WHERE m.channel = $1 AND m.tenant = $2 AND m.provider_id = $3`
 
@@ -154,6 +155,12 @@ const inboundByKey = `SELECT ` + messageCols + ` FROM wagent.messages m WHERE m.
 // others find the earlier record. The call locks the conversation's row
 // until it commits, so that the ids of a conversation's inbound records
 // increase in the order they become visible, on every instance.
+//
+// Concurrent calls share one transaction and one commit (group commit, see
+// commit.go); a call whose statement fails for a reason of its own fails
+// alone. A call whose ctx ends while its transaction is under way returns
+// ctx's error at once; its message may be recorded nonetheless, and a
+// retry then returns it as a duplicate.
 func (s *Store) AppendInbound(ctx context.Context, m channel.Message) (store.Appended, error) {
 	const op = "append inbound"
 	if err := s.start(ctx, op); err != nil {
@@ -171,69 +178,11 @@ func (s *Store) AppendInbound(ctx context.Context, m channel.Message) (store.App
 	if err != nil {
 		return store.Appended{}, fmt.Errorf("postgres: %s: %w", op, err)
 	}
-
-	var a store.Appended
-	err = s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		c, subj, profile, err := s.lockConversation(ctx, tx, m.From, now)
-		if err != nil {
-			return err
-		}
-		next, changed := mergeProfile(profile, m.Sender)
-		var profArg []byte
-		var phone *string
-		if changed {
-			if profArg, err = json.Marshal(next); err != nil {
-				return err
-			}
-		}
-		if next.Phone != "" {
-			p := string(next.Phone)
-			phone = &p
-		}
-		var id int64
-		err = tx.QueryRow(ctx, s.sql(insertInbound),
-			m.From.Tenant, convNum(c), t, m.From.Channel, m.ID, body, media,
-			profArg, phone, now, subj).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			// A duplicate: the earlier record is committed, since the
-			// insert waited for it, and this statement sees it.
-			r, err := scanMessage(tx.QueryRow(ctx, s.sql(inboundByKey), m.From.Channel, m.From.Tenant, m.ID))
-			if err != nil {
-				return err
-			}
-			if r.Conversation != c.ID {
-				if c, err = s.conversation(ctx, tx, r.Tenant, r.Conversation); err != nil {
-					return err
-				}
-			}
-			a = store.Appended{Message: r, Conversation: c, Duplicate: true}
-			return errRollback
-		}
-		if err != nil {
-			return err
-		}
-		if t.After(c.LastInboundAt) {
-			c.LastInboundAt = t
-		}
-		r := store.Message{
-			ID:           store.MessageID(id),
-			Tenant:       m.From.Tenant,
-			Conversation: c.ID,
-			Turn:         store.MessageID(id),
-			Role:         store.User,
-			Time:         t,
-			ProviderID:   m.ID,
-		}
-		if err := decodeContent(body, &r); err != nil {
-			return err
-		}
-		a = store.Appended{Message: r, Conversation: c}
-		return nil
-	})
-	if err != nil {
+	in := &inbound{m: &m, now: now, t: t, body: body, media: media}
+	if err := s.recordInbound(ctx, in); err != nil {
 		return store.Appended{}, s.fail(ctx, op, err)
 	}
-	return a, nil
+	return in.a, nil
 }
 
 // convNum returns the number of c's id; c comes from the database.
@@ -242,16 +191,22 @@ func convNum(c store.Conversation) int64 {
 	return n
 }
 
-// mergeProfile returns old with the non-empty fields of p, and whether
-// that changed it. old is the JSON of a profile, or nil.
-func mergeProfile(old []byte, p channel.Profile) (channel.Profile, bool) {
-	var prev channel.Profile
-	if len(old) > 0 {
-		// A profile the store wrote; unreadable means replace it.
-		if err := json.Unmarshal(old, &prev); err != nil {
-			prev = channel.Profile{}
+// decodeProfile returns the profile whose JSON is b; nil, or a profile
+// that cannot be read, is the empty profile, which the next change
+// replaces.
+func decodeProfile(b []byte) channel.Profile {
+	var p channel.Profile
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &p); err != nil {
+			return channel.Profile{}
 		}
 	}
+	return p
+}
+
+// mergeProfile returns prev with the non-empty fields of p, and whether
+// that changed it.
+func mergeProfile(prev, p channel.Profile) (channel.Profile, bool) {
 	next := prev
 	if p.Name != "" {
 		next.Name = p.Name

@@ -58,6 +58,11 @@ type Store struct {
 	now    func() time.Time
 	closed atomic.Bool
 
+	// The queue of AppendInbound calls waiting for a batch (see commit.go).
+	mu      sync.Mutex
+	queue   []*inbound
+	leading bool // a call is leading a batch
+
 	// queries maps the SQL written with the "wagent." prefix to the SQL
 	// of the configured schema.
 	queries sync.Map

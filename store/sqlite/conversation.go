@@ -466,14 +466,15 @@ func (tx *wtx) open(addr channel.Address, now time.Time) (store.Conversation, []
 	if !errors.Is(err, sql.ErrNoRows) {
 		return c, profile, err
 	}
-	var subj, cid int64
-	if err := tx.stmts.insertSubject.QueryRow(string(addr.Channel), string(addr.Tenant), string(addr.User),
-		nil, nil, micros(now)).Scan(&subj); err != nil {
+	subj, err := insertID(tx.stmts.insertSubject.Exec(string(addr.Channel), string(addr.Tenant), string(addr.User),
+		nil, nil, micros(now)))
+	if err != nil {
 		return c, nil, err
 	}
 	zero := micros(time.Time{})
-	if err := tx.stmts.insertConversation.QueryRow(subj, string(addr.Channel), string(addr.Tenant), string(addr.User),
-		micros(now), zero).Scan(&cid); err != nil {
+	cid, err := insertID(tx.stmts.insertConversation.Exec(subj, string(addr.Channel), string(addr.Tenant), string(addr.User),
+		micros(now), zero))
+	if err != nil {
 		return c, nil, err
 	}
 	return store.Conversation{
@@ -514,16 +515,26 @@ func (tx *wtx) updateProfile(subj store.SubjectID, stored []byte, p channel.Prof
 // and, when zero, its Turn.
 func (tx *wtx) insert(r *store.Message, c content, ch channel.Name) error {
 	cid, _ := parseConversation(r.Conversation)
-	var id, turn int64
-	err := tx.stmts.insertMessage.QueryRow(cid, string(r.Tenant), string(ch), nullable(string(r.ProviderID)),
+	id, err := insertID(tx.stmts.insertMessage.Exec(cid, string(r.Tenant), string(ch), nullable(string(r.ProviderID)),
 		int64(r.Turn), string(r.Role), micros(r.Time),
 		int64(r.Processing.State), int64(r.Processing.Attempts), r.Processing.Reason, micros(r.Processing.UpdatedAt),
 		int64(r.Delivery.State), int64(r.Delivery.Attempts), int64(r.Delivery.ErrorCode), r.Delivery.ErrorTitle, micros(r.Delivery.UpdatedAt),
 		boolInt(r.ContentRemoved), boolInt(c.hasMedia), c.inbound, c.parts, c.outbound,
-	).Scan(&id, &turn)
+	))
 	if err != nil {
 		return err
 	}
-	r.ID, r.Turn = store.MessageID(id), store.MessageID(turn)
+	r.ID = store.MessageID(id)
+	if r.Turn == 0 {
+		r.Turn = r.ID
+	}
 	return nil
+}
+
+// insertID returns the row id of the row an insert added.
+func insertID(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }

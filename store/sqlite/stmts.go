@@ -116,20 +116,23 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*wtx, error) {
 		{&w.outboundByProvider, `SELECT ` + messageColumns + ` FROM messages WHERE tenant = ?1 AND provider_id = ?2 AND role <> 'user' ORDER BY id LIMIT 1`},
 
 		{&w.insertSubject, `INSERT INTO subjects (channel, tenant, user_id, phone, profile, created_at, updated_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id`},
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)`},
 		{&w.insertConversation, `INSERT INTO conversations (subject, channel, tenant, user_id, created_at, last_inbound_at, handoff_since)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id`},
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)`},
 		// The new id is computed rather than left to SQLite, so that a
 		// record without a turn gets its own id as its turn in one
 		// statement. The writer holds the write lock, and sqlite_sequence
 		// holds the largest id ever given.
+		//
+		// The inserts have no RETURNING clause and no SELECT: either makes
+		// SQLite keep a statement journal, a copy of every page the insert
+		// changes, which cost more than the rest of an append. The new id
+		// is the connection's last insert row id.
 		{&w.insertMessage, `INSERT INTO messages (id, conversation, tenant, channel, provider_id, turn, role, time,
 			process_state, process_attempts, process_reason, process_updated_at,
 			delivery_state, delivery_attempts, delivery_error_code, delivery_error_title, delivery_updated_at,
 			content_removed, has_media, inbound, parts, outbound)
-			SELECT n.id, ?1, ?2, ?3, ?4, iif(?5 = 0, n.id, ?5), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21
-			FROM (SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1 AS id) AS n
-			RETURNING id, turn`},
+			VALUES (` + nextMessageID + `, ?1, ?2, ?3, ?4, iif(?5 = 0, ` + nextMessageID + `, ?5), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`},
 		{&w.updateProfile, `UPDATE subjects SET phone = ?2, profile = ?3, updated_at = ?4 WHERE id = ?1`},
 		{&w.updateLastInbound, `UPDATE conversations SET last_inbound_at = ?2 WHERE id = ?1`},
 		{&w.setProcessing, `UPDATE messages SET process_state = ?3, process_attempts = ?4, process_reason = ?5, process_updated_at = ?6
@@ -196,3 +199,7 @@ func closeStmts(stmts ...*sql.Stmt) error {
 	}
 	return errors.Join(errs...)
 }
+
+// nextMessageID is the id the next record gets, computed in the insert
+// that adds it (see insertMessage).
+const nextMessageID = `(SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1)`
