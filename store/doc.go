@@ -12,6 +12,12 @@
 // Delivery statuses are merged with [Delivery.Merge] so that a state never
 // moves backwards.
 //
+// Support tickets are kept by a [TicketSystem], which the built-in stores
+// implement beside the conversations (a host may plug its own helpdesk
+// instead); the intent and values the agent extracts from an inbound
+// message are kept by the optional [Tagger]. Both belong to the subject:
+// erasing the subject erases them.
+//
 // Adapters: store/memory (the reference implementation and test double),
 // store/sqlite (embedded default) and store/postgres (several instances).
 //
@@ -38,5 +44,7 @@
 // [github.com/wagent/wagent/store/storetest.Run] in your tests: one subtest
 // per clause of this contract, each on a fresh store, failing with the text
 // of the clause broken. Merge delivery updates with [Delivery.Merge] rather
-// than writing the rule again.
+// than writing the rule again. A store that keeps tickets or tags runs
+// storetest.RunTickets and storetest.RunTagger too (and their erasure
+// suites when it is an [Eraser]).
 package store

@@ -143,6 +143,7 @@ func (s *Store) Erase(ctx context.Context, tenant channel.TenantID, subject stor
 			s.pending.drop(s)
 		}
 	}
+	s.eraseTicketsAndTags(tenant, subject, c)
 	addr := c.conv.Address
 	delete(s.convs, addr)
 	delete(s.convByID, c.conv.ID)

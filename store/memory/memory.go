@@ -48,6 +48,9 @@ type Store struct {
 	// pending holds the pending inbound records of every conversation.
 	pending  pendingQueue
 	lastConv int64
+	// tickets and tags are kept by tickets.go.
+	tickets map[channel.TenantID]*ticketBook
+	tags    map[store.MessageID]store.Tags
 }
 
 // conversation is a conversation, its subject and its records.

@@ -1,0 +1,19 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/wagent/wagent/store/storetest"
+)
+
+func TestTickets(t *testing.T) {
+	dsn(t)
+	storetest.RunTickets(t, func(t *testing.T) storetest.TicketStore { return fresh(t) })
+	storetest.RunTicketErasure(t, func(t *testing.T) storetest.TicketEraserStore { return fresh(t) })
+}
+
+func TestTagger(t *testing.T) {
+	dsn(t)
+	storetest.RunTagger(t, func(t *testing.T) storetest.TaggerStore { return fresh(t) })
+	storetest.RunTaggerErasure(t, func(t *testing.T) storetest.TaggerEraserStore { return fresh(t) })
+}
