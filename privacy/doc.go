@@ -29,5 +29,8 @@
 //
 // A ledger must be append-only and derive the current state from the latest
 // record per purpose; a retention policy must resolve tenant over channel
-// over class.
+// over class. A storage of the engine's records ([LedgerStorage],
+// [AuditStorage], [HoldStorage], [RequestStorage]) runs the conformance
+// suite in [github.com/wagent/wagent/privacy/privacytest], as
+// [MemoryStorage], store/sqlite and store/postgres do.
 package privacy
