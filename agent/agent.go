@@ -58,6 +58,7 @@ type Agent struct {
 	limits contactLimits
 	leaser store.Leaser // nil unless Config.Instance is set
 	priv   privacyGates
+	ops    operators // subscribers and the idle sweep (operator.go)
 	n      counters
 }
 
@@ -90,6 +91,7 @@ func New(cfg Config) (*Agent, error) {
 		a.tools[def.Name] = t
 		a.toolDefs = append(a.toolDefs, def)
 	}
+	a.addSupportTools()
 	if !cfg.Handoff.DisableTool {
 		a.toolDefs = append(a.toolDefs, handoffToolDef)
 	}

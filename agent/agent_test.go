@@ -428,7 +428,7 @@ func TestToolErrorsAreReportedToTheModel(t *testing.T) {
 	panicky := agent.NewTool("explode", "Always panics", func(context.Context, struct{}) (string, error) {
 		panic("boom")
 	})
-	f := setup(t, func(c *agent.Config) { c.Tools = []agent.Tool{weather, panicky} },
+	f := setup(t, func(c *agent.Config) { c.Tools, c.DisableTickets = []agent.Tool{weather, panicky}, true },
 		llmtest.ToolCalls(
 			llm.ToolCall{ID: "c1", Name: "get_weather", Args: json.RawMessage(`{"city":"Lima"}`)},
 			llm.ToolCall{ID: "c2", Name: "get_weather", Args: json.RawMessage(`{"city":"Atlantis"}`)},

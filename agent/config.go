@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/commerce"
 	"github.com/wagent/wagent/llm"
 	"github.com/wagent/wagent/privacy"
 	"github.com/wagent/wagent/store"
@@ -84,6 +85,31 @@ type Config struct {
 
 	// Handoff configures how conversations go to human operators and back.
 	Handoff HandoffConfig
+
+	// Tickets keeps the support tickets the built-in tools create_ticket,
+	// ticket_status and add_ticket_note work on, always for the customer
+	// of the turn. Nil: the Store, when it implements
+	// [store.TicketSystem]; with neither, or with DisableTickets, the
+	// tools are not offered.
+	Tickets        store.TicketSystem
+	DisableTickets bool
+	// Catalog and Orders, when set, are offered to the model as the tools
+	// search_products and product_details, and create_order, order_status
+	// and cancel_order (for the customer of the turn only). With Orders
+	// set, a WhatsApp cart ([channel.TypeOrder]) becomes an order before
+	// the model answers, once per message however often it is delivered.
+	Catalog commerce.Catalog
+	Orders  commerce.Orders
+	// Business, when set, returns the profile of a tenant's business
+	// (products, policies, hours, tone), added to Instructions for its
+	// conversations.
+	Business func(channel.TenantID) BusinessProfile
+	// Intents configures the tagging of every inbound turn with an intent
+	// and the values it mentions; off unless Intents.Enabled.
+	Intents IntentConfig
+	// Routing hands conversations to a human on rules: an intent, negative
+	// sentiment, repeated failures.
+	Routing RoutingConfig
 
 	// Consent, when set, is asked before each turn whether the subject has
 	// withdrawn [privacy.PurposeAssistant] (objection or restriction); such
@@ -249,6 +275,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	errs = append(errs, c.Privacy.check(c, names)...)
+	errs = append(errs, c.checkSupport(names)...)
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}

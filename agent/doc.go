@@ -30,6 +30,21 @@
 // the delivery and the outcome. Messages recorded but not processed, after a
 // crash or when the queue was full, are found again by a recovery scan.
 //
+// Beyond the host's tools, the agent offers the model built-in ones: it
+// hands a conversation to a person (handoff_to_human); it opens and
+// follows support tickets for the customer of the turn (create_ticket,
+// ticket_status, add_ticket_note) in [Config.Tickets], by default the Store;
+// with [Config.Catalog] and [Config.Orders] it searches products and places,
+// follows and cancels the customer's orders, and a WhatsApp cart becomes an
+// order once however often it is delivered. A customer never reaches
+// another customer's tickets or orders. [Config.Business] adds a tenant's
+// products, policies and tone to the instructions. With
+// [IntentConfig.Enabled], each turn is tagged with an intent and the values
+// it mentions (one structured call to the model, skipped when a rule
+// decides), stored with the message ([store.Tagger]) and reported in
+// [TurnInfo]; [RoutingConfig] hands a conversation to a person on an
+// intent, negative sentiment or repeated failures.
+//
 // # Concurrency
 //
 // An Agent is safe for concurrent use. It starts goroutines only in

@@ -41,6 +41,11 @@ type HandoffConfig struct {
 	// to the AI: the host alerts its team (webhook, e-mail, chat). It is
 	// called synchronously from the turn and must return quickly.
 	Notify func(context.Context, HandoffEvent)
+	// IdleTimeout returns to the AI, with reason "timeout", a conversation
+	// a human owns in which nothing happened for this long: no customer
+	// message, no operator message or note, no change of owner. Run
+	// looks for such conversations every RecoveryInterval. Zero: never.
+	IdleTimeout time.Duration
 }
 
 // DefaultHandoffPhrases are the phrases with which customers ask for a
@@ -189,6 +194,7 @@ func (a *Agent) notify(ctx context.Context, e HandoffEvent) {
 	if f := a.cfg.Handoff.Notify; f != nil {
 		f(ctx, e)
 	}
+	a.publish(ctx, e)
 }
 
 // Errors of the operator API.

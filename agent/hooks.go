@@ -122,6 +122,11 @@ type TurnInfo struct {
 	Usage    llm.Usage
 	Duration time.Duration
 	Err      error
+	// Intent and Sentiment are the turn's tags when Config.Intents is
+	// enabled and the turn was tagged (the extracted values, personal
+	// data, are left to the store and the routing rules).
+	Intent    string
+	Sentiment store.Sentiment
 }
 
 // Stats is a snapshot of the agent's counters since New.

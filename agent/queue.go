@@ -263,6 +263,7 @@ func (a *Agent) recoveryLoop() {
 			return
 		case <-t.C:
 			a.limits.sweep(time.Now())
+			a.sweepIdle(a.runCtx, time.Now())
 		case <-a.rescan:
 		}
 	}

@@ -50,6 +50,8 @@ type turn struct {
 	erased bool
 	// minorFlagged reports that the model flagged the subject as a minor.
 	minorFlagged atomic.Bool
+	// tags are the turn's intent and extracted values, when tagged.
+	tags store.Tags
 }
 
 // outcome is how a turn ended: reason is set for skipped and failed turns.
@@ -151,6 +153,7 @@ func (t *turn) run() outcome {
 
 	if a.priv.commands && t.ch != nil {
 		if out, ok := t.privacyCommands(); ok {
+			t.tagRule(IntentPrivacyRequest)
 			return out
 		}
 	}
@@ -158,6 +161,7 @@ func (t *turn) run() outcome {
 		for _, msg := range t.msgs {
 			a.notify(ctx, HandoffEvent{Kind: CustomerWrote, Tenant: m.Tenant, Conversation: conv.ID, Message: msg.ID, Operator: conv.Handoff.Operator})
 		}
+		t.placeCartOrders() // a cart is an order whoever answers
 		return skip("handoff")
 	}
 	if a.cfg.Consent != nil {
@@ -180,6 +184,7 @@ func (t *turn) run() outcome {
 		return skip("no_reply_needed")
 	}
 	if a.wantsHuman(t.msgs) {
+		t.tagRule(IntentHumanRequest)
 		return t.handOver("customer_request")
 	}
 	stopTyping := a.keepTyping(ctx, t.ch, conv.Address, m.ProviderID)
@@ -192,7 +197,11 @@ func (t *turn) run() outcome {
 	if out, settled := t.reconcile(hist); settled {
 		return out
 	}
-	req := &llm.Request{System: a.cfg.Instructions, Messages: historyMessages(hist, a.fetchMedia(ctx, t.ch, t.msgs)), Tools: a.toolDefs}
+	notes, out, routed := t.route(hist)
+	if routed {
+		return out
+	}
+	req := &llm.Request{System: t.instructions(notes), Messages: historyMessages(hist, a.fetchMedia(ctx, t.ch, t.msgs)), Tools: a.toolDefs}
 	if r := a.priv.redactor; r != nil {
 		t.sess = r.Session(m.Tenant)
 		req.Messages = redactMessages(t.sess, req.Messages)
@@ -203,7 +212,7 @@ func (t *turn) run() outcome {
 		return out
 	}
 	stopTyping() // the reply hides the indicator; do not show it again
-	return t.reply(resp)
+	return t.afterReply(hist, resp, t.reply(resp))
 }
 
 // overLimit applies the per-contact limit to the turn's messages. Over it,
@@ -596,7 +605,8 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 		slog.Duration(logkey.Duration, d),
 		slog.Any(logkey.Error, out.err))
 	if h := a.cfg.Hooks.TurnDone; h != nil {
-		h(TurnInfo{Tenant: m.Tenant, Conversation: m.Conversation, Message: m.ID, Messages: len(t.msgs), Outcome: out.kind, Reason: out.reason, Steps: t.steps, Usage: t.usage, Duration: d, Err: out.err})
+		h(TurnInfo{Tenant: m.Tenant, Conversation: m.Conversation, Message: m.ID, Messages: len(t.msgs), Outcome: out.kind, Reason: out.reason, Steps: t.steps, Usage: t.usage, Duration: d, Err: out.err,
+			Intent: t.tags.Intent, Sentiment: t.tags.Sentiment})
 	}
 	return retried
 }
