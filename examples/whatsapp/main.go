@@ -257,7 +257,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		log.Warn("whatsapp: agent shutdown", slog.Any("err", err))
 	}
 	cancelRun()
-	if err := <-agentDone; err != nil && !errors.Is(err, context.Canceled) && code == exitOK {
+	// ErrClosed: the stop came before Run began, which is a clean stop too.
+	if err := <-agentDone; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, agent.ErrClosed) && code == exitOK {
 		log.Error("whatsapp: agent", slog.Any("err", err))
 		code = exitFailed
 	}
