@@ -5,15 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"reflect"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/validtext"
 	"github.com/wagent/wagent/privacy"
 	"github.com/wagent/wagent/store"
 )
@@ -472,7 +470,7 @@ func (s *Store) FindRequests(ctx context.Context, q privacy.RequestQuery) ([]pri
 // error wrapping [store.ErrInvalid] when a string in it is not valid
 // UTF-8, which JSON would not keep.
 func privEncode(op string, v any) ([]byte, error) {
-	if !privValidText(reflect.ValueOf(v)) {
+	if !validtext.Valid(v) {
 		return nil, fmt.Errorf("postgres: %s: text that is not valid UTF-8: %w", op, store.ErrInvalid)
 	}
 	b, err := json.Marshal(v)
@@ -480,42 +478,4 @@ func privEncode(op string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	return b, nil
-}
-
-// privValidText reports whether every string in v is valid UTF-8. The
-// records are kept as JSON, and encoding/json replaces invalid bytes: a
-// record changed so would come back other than it was given, and no
-// longer match its hash.
-func privValidText(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.String:
-		return utf8.ValidString(v.String())
-	case reflect.Pointer, reflect.Interface:
-		return v.IsNil() || privValidText(v.Elem())
-	case reflect.Struct:
-		if v.Type() == reflect.TypeFor[time.Time]() {
-			return true
-		}
-		for i := range v.NumField() {
-			if !privValidText(v.Field(i)) {
-				return false
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return true
-		}
-		for i := range v.Len() {
-			if !privValidText(v.Index(i)) {
-				return false
-			}
-		}
-	case reflect.Map:
-		for it := v.MapRange(); it.Next(); {
-			if !privValidText(it.Key()) || !privValidText(it.Value()) {
-				return false
-			}
-		}
-	}
-	return true
 }
