@@ -6,43 +6,27 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagent/wagent/channel"
 	"github.com/wagent/wagent/console"
+	"github.com/wagent/wagent/internal/browsertest"
 )
-
-// chromium returns the path of a Chromium or Chrome binary, or "".
-func chromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // TestBrowserConsole drives the console page in headless Chromium: a
 // customer asks for a person over the fake channel, the page shows the
 // waiting conversation, the operator opens it, claims it, types a reply
 // and sends it, and the reply arrives at the channel.
 func TestBrowserConsole(t *testing.T) {
-	bin := chromium()
+	bin := browsertest.Binary()
 	if bin == "" {
-		t.Skip("no Chromium binary (/usr/bin/chromium, chromium, chromium-browser, google-chrome): install it with apt-get install -y chromium")
+		t.Skip(browsertest.SkipMessage)
 	}
 	f := setup(t, func(o *console.Options) {
 		o.Tenants = []channel.TenantID{shop}
@@ -54,55 +38,9 @@ func TestBrowserConsole(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	profile, err := os.MkdirTemp("", "wagent-chromium-")
-	require.NoError(t, err)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(func(string, ...any) {
-		// Events of a newer Chromium that this cdproto does not know;
-		// failures that matter show up as failed actions.
-	}))
-	defer func() {
-		_ = chromedp.Cancel(bctx)
-		cancelBrowser()
-		cancelAlloc()
-		removeProfile(t, profile)
-	}()
-	var (
-		pageMu     sync.Mutex
-		pageErrors []string
-	)
-	chromedp.ListenTarget(bctx, func(ev any) {
-		pageMu.Lock()
-		defer pageMu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			pageErrors = append(pageErrors, ev.ExceptionDetails.Error())
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeWarning {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value))
-				}
-				pageErrors = append(pageErrors, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		}
-	})
+	b := browsertest.Start(t, ctx, bin)
+	defer b.Stop()
+	bctx := b.Ctx
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
 		require.NoError(t, chromedp.Run(bctx, actions...), what)
@@ -155,22 +93,7 @@ func TestBrowserConsole(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, shot, 0o644))
 	t.Logf("screenshot: %s", path)
 
-	pageMu.Lock()
-	assert.Empty(t, pageErrors, "no script errors or warnings (a CSP violation would be one)")
-	pageMu.Unlock()
-}
-
-// removeProfile removes Chromium's profile directory, trying again for a
-// while as its helper processes exit.
-func removeProfile(t *testing.T, dir string) {
-	var err error
-	for range 50 {
-		if err = os.RemoveAll(dir); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("could not remove the browser profile %s: %v", dir, err)
+	assert.Empty(t, b.Errors(), "no script errors or warnings (a CSP violation would be one)")
 }
 
 // waitFor evaluates expr until it is truthy.

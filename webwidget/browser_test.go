@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,31 +15,18 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagent/wagent/agent"
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/browsertest"
 	"github.com/wagent/wagent/llm/llmtest"
 	"github.com/wagent/wagent/store"
 	"github.com/wagent/wagent/store/memory"
 	"github.com/wagent/wagent/webwidget"
 )
-
-// chromium returns the path of a Chromium or Chrome binary, or "".
-func chromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // The host page: a strict Content-Security-Policy that allows the
 // widget's origin only, so that any inline script or style, eval or
@@ -75,9 +61,9 @@ const (
 // the privacy notice, writes, sees the scripted model's reply, taps a
 // quick-reply chip, reloads and finds the conversation restored.
 func TestBrowserWidget(t *testing.T) {
-	bin := chromium()
+	bin := browsertest.Binary()
 	if bin == "" {
-		t.Skip("no Chromium binary (/usr/bin/chromium, chromium, chromium-browser, google-chrome): install it with apt-get install -y chromium")
+		t.Skip(browsertest.SkipMessage)
 	}
 
 	// The business: a real agent over a memory store, a scripted model.
@@ -170,58 +156,9 @@ func TestBrowserWidget(t *testing.T) {
 	// The browser, with a fresh profile.
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	profile, err := os.MkdirTemp("", "wagent-chromium-")
-	require.NoError(t, err)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(func(string, ...any) {
-		// Events of a newer Chromium that this cdproto does not know;
-		// failures that matter show up as failed actions.
-	}))
-	defer func() {
-		// Close the browser gracefully, wait for it, then remove its
-		// profile, which its helper processes may still be writing.
-		_ = chromedp.Cancel(bctx)
-		cancelBrowser()
-		cancelAlloc()
-		removeProfile(t, profile)
-	}()
-
-	var (
-		pageMu     sync.Mutex
-		pageErrors []string
-	)
-	chromedp.ListenTarget(bctx, func(ev any) {
-		pageMu.Lock()
-		defer pageMu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			pageErrors = append(pageErrors, ev.ExceptionDetails.Error())
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeWarning {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value))
-				}
-				pageErrors = append(pageErrors, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		}
-	})
+	b := browsertest.Start(t, ctx, bin)
+	defer b.Stop()
+	bctx := b.Ctx
 
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
@@ -397,26 +334,11 @@ func TestBrowserWidget(t *testing.T) {
 	run("read the CSP violations", chromedp.Evaluate(`window.__csp`, &violations))
 	assert.Empty(t, violations)
 
-	pageMu.Lock()
-	assert.Empty(t, pageErrors, "no script errors or warnings")
-	pageMu.Unlock()
+	assert.Empty(t, b.Errors(), "no script errors or warnings")
 	turnsMu.Lock()
 	assert.Len(t, turns, 3)
 	turnsMu.Unlock()
 	assert.Equal(t, 3, model.Calls())
-}
-
-// removeProfile removes Chromium's profile directory, trying again for a
-// while as its helper processes exit.
-func removeProfile(t *testing.T, dir string) {
-	var err error
-	for range 50 {
-		if err = os.RemoveAll(dir); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("could not remove the browser profile %s: %v", dir, err)
 }
 
 // testLogger logs warnings and errors to the test's log.
