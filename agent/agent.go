@@ -187,18 +187,13 @@ func (a *Agent) releaseWaiting() {
 	a.mu.Lock()
 	var waiting []lane
 	for l, li := range a.lanes {
-		if li.state == laneQueued || li.state == laneDelayed {
+		if li.state == laneQueued || li.state == laneDelayed || li.state == laneLeft {
 			waiting = append(waiting, l)
 		}
 	}
 	a.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
-	defer cancel()
 	for _, l := range waiting {
-		if err := a.leaser.Release(ctx, l.tenant, l.conv, a.cfg.Instance); err != nil {
-			a.log.LogAttrs(ctx, slog.LevelWarn, "agent: releasing a conversation on shutdown failed",
-				slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
-		}
+		a.giveUp(l)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,6 +173,23 @@ func repliesByContact(sent []channel.Outbound) map[channel.UserID][]string {
 		got[o.To.User] = append(got[o.To.User], string(o.Text))
 	}
 	return got
+}
+
+// joined turns what wantReplies or repliesByContact give into one string
+// per contact, each reply stripped of prefix: coalesced turns answer
+// several messages in one reply, and the echo model joins their texts, so
+// the joined replies equal the joined messages exactly when every message
+// was answered once, in order.
+func joined(byContact map[channel.UserID][]string, prefix string) map[channel.UserID]string {
+	out := make(map[channel.UserID]string, len(byContact))
+	for u, replies := range byContact {
+		var b strings.Builder
+		for _, r := range replies {
+			b.WriteString(strings.TrimPrefix(r, prefix))
+		}
+		out[u] = b.String()
+	}
+	return out
 }
 
 // waitIdle waits until st has nothing left to process.

@@ -34,6 +34,10 @@ const (
 	laneQueued                       // waiting in the queue for a worker
 	laneRunning                      // a worker is draining it
 	laneDirty                        // being drained, and more work arrived
+	// laneLeft: dropped at shutdown without being drained; this instance
+	// may hold its lease (a recovery scan took it), which Shutdown gives
+	// up (releaseWaiting).
+	laneLeft
 )
 
 type laneInfo struct {
@@ -50,20 +54,21 @@ const maxCoalesceWaits = 4
 
 // enqueue makes sure the conversation's work will be processed. arrived is
 // when the message that caused it was received, zero for work found in the
-// store by the recovery scan (which is not delayed).
-func (a *Agent) enqueue(l lane, arrived time.Time) {
+// store by the recovery scan (which is not delayed). It reports false when
+// the queue was full and the work is left to the recovery scan.
+func (a *Agent) enqueue(l lane, arrived time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	li := a.lanes[l]
 	switch {
-	case li == nil:
+	case li == nil || li.state == laneLeft:
 		if a.cfg.CoalesceWindow > 0 && !arrived.IsZero() {
 			li = &laneInfo{state: laneDelayed, first: arrived, last: arrived}
 			li.timer = time.AfterFunc(time.Until(arrived.Add(a.cfg.CoalesceWindow)), func() { a.ripen(l) })
 			a.lanes[l] = li
-			return
+			return true
 		}
-		a.pushLocked(l, &laneInfo{state: laneQueued})
+		return a.pushLocked(l, &laneInfo{state: laneQueued})
 	case li.state == laneDelayed:
 		if arrived.After(li.last) {
 			li.last = arrived // the timer looks again when it fires
@@ -74,19 +79,23 @@ func (a *Agent) enqueue(l lane, arrived time.Time) {
 			li.last = arrived
 		}
 	}
+	return true
 }
 
 // pushLocked puts l in the queue with state li, or leaves its work to the
-// recovery scan when the queue is full. a.mu must be held.
-func (a *Agent) pushLocked(l lane, li *laneInfo) {
+// recovery scan when the queue is full and reports false. a.mu must be
+// held.
+func (a *Agent) pushLocked(l lane, li *laneInfo) bool {
 	select {
 	case a.queue <- l:
 		li.state = laneQueued
 		a.lanes[l] = li
+		return true
 	default:
 		delete(a.lanes, l)
 		a.n.overflows.Add(1)
 		a.overflowed.Store(true)
+		return false
 	}
 }
 
@@ -101,7 +110,7 @@ func (a *Agent) ripen(l lane) {
 		return
 	}
 	if a.stopping() {
-		delete(a.lanes, l)
+		li.state, li.timer = laneLeft, nil
 		return
 	}
 	w := a.cfg.CoalesceWindow
@@ -118,14 +127,15 @@ func (a *Agent) ripen(l lane) {
 }
 
 // stopTimers cancels the delays of lanes still waiting, at shutdown; their
-// messages stay pending in the store.
+// messages stay pending in the store, and their leases, which a recovery
+// scan may have taken, are given up by releaseWaiting.
 func (a *Agent) stopTimers() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for l, li := range a.lanes {
+	for _, li := range a.lanes {
 		if li.state == laneDelayed {
 			li.timer.Stop()
-			delete(a.lanes, l)
+			li.state, li.timer = laneLeft, nil
 		}
 	}
 }
@@ -231,12 +241,21 @@ func (a *Agent) drain(l lane) {
 // release forgets a lane once its worker is done with it. If work arrived
 // meanwhile (the lane is dirty), the lane is enqueued again, delayed from
 // the latest arrival when coalescing.
+//
+// A lane made dirty by a recovery scan may be leased again by this
+// instance; when the agent is stopping it is left (laneLeft) for Shutdown
+// to give that lease up.
 func (a *Agent) release(l lane) {
 	a.mu.Lock()
 	li := a.lanes[l]
-	delete(a.lanes, l)
+	stopping := a.stopping()
+	if li != nil && li.state == laneDirty && stopping {
+		li.state = laneLeft
+	} else {
+		delete(a.lanes, l)
+	}
 	a.mu.Unlock()
-	if li != nil && li.state == laneDirty && !a.stopping() {
+	if li != nil && li.state == laneDirty && !stopping {
 		a.enqueue(l, li.last)
 	}
 	if a.overflowed.Load() && len(a.queue) <= cap(a.queue)/2 {
@@ -329,18 +348,25 @@ func (a *Agent) lease(l lane) bool {
 // if the drain ended before seeing it (its id is above *last), l is
 // enqueued again here.
 func (a *Agent) unlease(l lane, last *store.MessageID) {
+	a.giveUp(l)
+	if a.stopping() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.runCtx), persistTimeout)
+	defer cancel()
+	pending, err := a.cfg.Store.Pending(ctx, store.PendingQuery{Tenant: l.tenant, Conversation: l.conv, Limit: pendingBatch})
+	if err == nil && len(pending) > 0 && pending[len(pending)-1].ID > *last {
+		a.enqueue(l, time.Time{})
+	}
+}
+
+// giveUp releases this instance's lease on l, which it will not drain.
+func (a *Agent) giveUp(l lane) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.runCtx), persistTimeout)
 	defer cancel()
 	if err := a.leaser.Release(ctx, l.tenant, l.conv, a.cfg.Instance); err != nil {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "agent: releasing a conversation failed",
 			slog.String(logkey.Tenant, string(l.tenant)), slog.String(logkey.Conversation, string(l.conv)), slog.Any(logkey.Error, err))
-	}
-	if a.stopping() {
-		return
-	}
-	pending, err := a.cfg.Store.Pending(ctx, store.PendingQuery{Tenant: l.tenant, Conversation: l.conv, Limit: pendingBatch})
-	if err == nil && len(pending) > 0 && pending[len(pending)-1].ID > *last {
-		a.enqueue(l, time.Time{})
 	}
 }
 
@@ -361,7 +387,12 @@ func (a *Agent) scanLeased() {
 		return
 	}
 	for _, ls := range leases {
-		a.enqueue(lane{tenant: ls.Tenant, conv: ls.Conversation}, time.Time{})
+		l := lane{tenant: ls.Tenant, conv: ls.Conversation}
+		if !a.enqueue(l, time.Time{}) {
+			// The queue filled meanwhile: give the lease back rather than
+			// hold the conversation, undrained, until the lease expires.
+			a.giveUp(l)
+		}
 	}
 	if len(leases) == room {
 		a.overflowed.Store(true)

@@ -560,7 +560,7 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), persistTimeout)
 	defer cancel()
-	retried, failed := false, false
+	retried, failed, gone := false, false, false
 	msgs := t.msgs
 	if t.erased {
 		msgs = nil // erased with their subject: nothing to record the outcome on
@@ -581,10 +581,23 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 		default:
 			p.State, failed = store.ProcessFailed, true
 		}
-		if err := a.cfg.Store.SetProcessing(pctx, msg.Tenant, msg.ID, p); err != nil {
+		if err := a.cfg.Store.SetProcessing(pctx, msg.Tenant, msg.ID, p); errors.Is(err, store.ErrNotFound) {
+			// Erased (a data-subject request) or purged while the turn
+			// ran: there is nothing left to record the outcome on, and
+			// nothing to retry.
+			gone = true
+		} else if err != nil {
 			level = slog.LevelError
 			out.err = errors.Join(out.err, fmt.Errorf("agent: recording the outcome: %w", err))
 		}
+	}
+	if gone {
+		if out.kind != Skipped && out.kind != Answered {
+			a.n.skipped.Add(1)
+			out.kind = Skipped
+		}
+		retried, failed = false, false
+		out.reason, level = "erased", slog.LevelInfo
 	}
 	if retried {
 		a.n.retries.Add(1)
