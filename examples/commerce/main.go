@@ -46,11 +46,7 @@ import (
 	"github.com/wagent/wagent/channel"
 	"github.com/wagent/wagent/channel/instagram"
 	"github.com/wagent/wagent/commerce"
-	"github.com/wagent/wagent/console"
-	"github.com/wagent/wagent/examples/internal/login"
 	"github.com/wagent/wagent/examples/internal/setup"
-	"github.com/wagent/wagent/privacy"
-	"github.com/wagent/wagent/privacy/admin"
 	"github.com/wagent/wagent/webwidget"
 	"github.com/wagent/wagent/whatsapp"
 )
@@ -228,24 +224,7 @@ func build(getenv func(string) string, st setup.Store, model setup.Model, wa, ig
 	}
 	// The privacy records live beside the conversations when the store
 	// can keep them (store/sqlite and store/postgres do), else in memory.
-	var pst privacyStorage = privacy.NewMemoryStorage()
-	if ps, ok := st.ConversationStore.(privacyStorage); ok {
-		pst = ps
-	}
-	audit, err := privacy.NewAudit(pst, nil)
-	if err != nil {
-		return nil, err
-	}
-	ledger, err := privacy.NewLedger(pst, nil)
-	if err != nil {
-		return nil, err
-	}
-	holds, err := privacy.NewHolds(pst, &privacy.HoldsOptions{Audit: audit})
-	if err != nil {
-		return nil, err
-	}
-	requests, err := privacy.NewRequests(privacy.RequestsConfig{Storage: pst, Store: st.ConversationStore,
-		Consent: ledger, Holds: holds, Audit: audit, Logger: log})
+	priv, err := setup.NewPrivacy(st.ConversationStore, log)
 	if err != nil {
 		return nil, err
 	}
@@ -294,8 +273,8 @@ func build(getenv func(string) string, st setup.Store, model setup.Model, wa, ig
 				fmt.Fprintf(out, "handoff: conversation %s of %s is waiting for a person\n", e.Conversation, e.Tenant)
 			}
 		}},
-		Consent: ledger,
-		Privacy: agent.PrivacyConfig{Requests: requests, Audit: audit},
+		Consent: priv.Ledger,
+		Privacy: agent.PrivacyConfig{Requests: priv.Requests, Audit: priv.Audit},
 		Logger:  log,
 	})
 	if err != nil {
@@ -319,22 +298,10 @@ func build(getenv func(string) string, st setup.Store, model setup.Model, wa, ig
 		}
 		mux.Handle("/webhooks/instagram", hook)
 	}
-	adminAPI, err := admin.New(admin.Config{Requests: requests.WithSender(ag), Audit: audit, Holds: holds,
-		Authorizer: admin.BearerToken(a.adminToken, admin.Principal{ID: "commerce", Role: admin.RoleAdmin}), Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	gate, err := login.New(a.adminToken, "commerce-operator")
-	if err != nil {
-		return nil, err
-	}
-	ops, err := console.New(ag, st.ConversationStore, &console.Options{Operator: gate.Operator, Tenants: tenants, Audit: audit, Logger: log})
-	if err != nil {
+	if err := priv.MountStaff(mux, ag, st.ConversationStore, setup.Staff{Token: a.adminToken, Name: "commerce", Tenants: tenants, Logger: log}); err != nil {
 		return nil, err
 	}
 	mux.Handle("/chat/", http.StripPrefix("/chat", w.Handler(ag)))
-	mux.Handle("/console/", http.StripPrefix("/console", gate.Protect(ops)))
-	mux.Handle("/admin/privacy/", http.StripPrefix("/admin/privacy", adminAPI))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -356,14 +323,6 @@ var productPage = template.Must(template.New("p").Parse(`<!doctype html>
 <body><h1>{{.Product.Name}}</h1><p>{{.Product.Description}}</p><p>{{.Product.Price}}</p>
 <script src="/chat/widget.js" data-site="{{.Site}}" defer></script></body></html>
 `))
-
-// privacyStorage is where the privacy engine keeps its records.
-type privacyStorage interface {
-	privacy.LedgerStorage
-	privacy.AuditStorage
-	privacy.HoldStorage
-	privacy.RequestStorage
-}
 
 // urls returns the URL to open for the listener at addr and the page
 // origins that may embed the widget: the loopback names of its port, and

@@ -59,11 +59,8 @@ import (
 
 	"github.com/wagent/wagent/agent"
 	"github.com/wagent/wagent/channel"
-	"github.com/wagent/wagent/console"
-	"github.com/wagent/wagent/examples/internal/login"
 	"github.com/wagent/wagent/examples/internal/setup"
 	"github.com/wagent/wagent/privacy"
-	"github.com/wagent/wagent/privacy/admin"
 	"github.com/wagent/wagent/store"
 	"github.com/wagent/wagent/webwidget"
 )
@@ -234,28 +231,11 @@ func newDemo(ctx context.Context, o options, public string, origins []string) (*
 	// The privacy engine: consent ledger, data-subject requests, legal
 	// holds and the audit log, kept in the conversation store when it can
 	// keep them (store/sqlite and store/postgres do), else in memory.
-	var pst privacyStorage = privacy.NewMemoryStorage()
-	d.privacyIn = "memory (until the demo stops)"
-	if ps, ok := st.ConversationStore.(privacyStorage); ok {
-		pst, d.privacyIn = ps, "the store, beside the conversations"
-	}
-	audit, err := privacy.NewAudit(pst, nil)
+	priv, err := setup.NewPrivacy(st.ConversationStore, log)
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := privacy.NewLedger(pst, nil)
-	if err != nil {
-		return nil, err
-	}
-	holds, err := privacy.NewHolds(pst, &privacy.HoldsOptions{Audit: audit})
-	if err != nil {
-		return nil, err
-	}
-	requests, err := privacy.NewRequests(privacy.RequestsConfig{Storage: pst, Store: st.ConversationStore,
-		Consent: ledger, Holds: holds, Audit: audit, Logger: log})
-	if err != nil {
-		return nil, err
-	}
+	d.privacyIn = priv.Where()
 
 	greeting := "Hello! How can I help you today?"
 	if model.Kind == "fallback" {
@@ -273,7 +253,7 @@ func newDemo(ctx context.Context, o options, public string, origins []string) (*
 		}},
 		// "Delete my data" in the widget goes through the privacy engine,
 		// so that the erasure is audited and respects legal holds.
-		Erase:  eraseVisitor(requests),
+		Erase:  eraseVisitor(priv.Requests),
 		Logger: log,
 	})
 	if err != nil {
@@ -295,24 +275,14 @@ func newDemo(ctx context.Context, o options, public string, origins []string) (*
 			IdleTimeout: handoffIdle,
 			Notify:      notify(out),
 		},
-		Consent: ledger,
-		Privacy: agent.PrivacyConfig{Requests: requests, Audit: audit},
+		Consent: priv.Ledger,
+		Privacy: agent.PrivacyConfig{Requests: priv.Requests, Audit: priv.Audit},
 		Logger:  log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.agent = a
-	adminAPI, err := admin.New(admin.Config{
-		Requests:   requests.WithSender(a), // verification codes go out in the subject's own chat
-		Audit:      audit,
-		Holds:      holds,
-		Authorizer: admin.BearerToken(d.adminToken, admin.Principal{ID: "quickstart", Role: admin.RoleAdmin}),
-		Logger:     log,
-	})
-	if err != nil {
-		return nil, err
-	}
 	pages, err := newPages()
 	if err != nil {
 		return nil, err
@@ -320,20 +290,13 @@ func newDemo(ctx context.Context, o options, public string, origins []string) (*
 	mux := http.NewServeMux()
 	pages.mount(mux)
 	mux.Handle("/chat/", http.StripPrefix("/chat", w.Handler(a)))
-	mux.Handle("/admin/privacy/", http.StripPrefix("/admin/privacy", adminAPI))
-	// The operator console, behind a login form asking for the admin
+	// The privacy admin API and the operator console, behind the admin
 	// token (a host puts its own authentication here instead).
-	gate, err := login.New(d.adminToken, "quickstart-operator")
-	if err != nil {
+	if err := priv.MountStaff(mux, a, st.ConversationStore, setup.Staff{
+		Token: d.adminToken, Name: "quickstart", Tenants: []channel.TenantID{site}, Logger: log,
+	}); err != nil {
 		return nil, err
 	}
-	ops, err := console.New(a, st.ConversationStore, &console.Options{
-		Operator: gate.Operator, Tenants: []channel.TenantID{site}, Audit: audit, Logger: log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mux.Handle("/console/", http.StripPrefix("/console", gate.Protect(ops)))
 	d.handler = mux
 	ok = true
 	return d, nil
@@ -354,14 +317,6 @@ func notify(out io.Writer) func(context.Context, agent.HandoffEvent) {
 			fmt.Fprintf(out, "handoff: conversation %s of %s is back with the assistant (%s)\n", e.Conversation, e.Tenant, e.Reason)
 		}
 	}
-}
-
-// privacyStorage is where the privacy engine keeps its records.
-type privacyStorage interface {
-	privacy.LedgerStorage
-	privacy.AuditStorage
-	privacy.HoldStorage
-	privacy.RequestStorage
 }
 
 // eraseVisitor erases a widget visitor through the privacy engine: an

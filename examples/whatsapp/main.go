@@ -20,7 +20,19 @@
 //	                          each process a stable name so that, restarted after a crash, it
 //	                          takes its conversations back at once rather than when their
 //	                          leases expire (TurnTimeout + 1 minute)
+//	ADMIN_TOKEN               the staff token (at least 16 characters): mounts the privacy admin
+//	                          API at /admin/privacy/ (Authorization: Bearer $ADMIN_TOKEN) and the
+//	                          operator console at /console/ (a login form asking for it); unset,
+//	                          neither is mounted
+//	METADATA_ONLY             on: keep message content and media only for the 24-hour window,
+//	                          then strip them (ids, times and delivery states stay); default off
 //	LOG_LEVEL                 debug, info (default), warn or error
+//
+// The privacy engine always runs: STOP, BAJA, CANCELAR or UNSUBSCRIBE in
+// chat withdraw marketing consent, "delete my data" or "borrar mis datos"
+// opens an erasure request verified by a code sent in the same chat, and
+// the retention policy (system logs 90 days, media 30 days) is applied
+// every hour. Its records are kept in the store.
 //
 // A missing or wrong setting is reported on one line naming the variable,
 // and the command exits with status 2.
@@ -90,8 +102,17 @@ type config struct {
 	apiURL, addr                  string
 	throughput, contactLimit      int
 	instance                      string
+	adminToken                    string
+	metadataOnly                  bool
 	logLevel                      slog.Level
 }
+
+// minAdminToken is the shortest ADMIN_TOKEN accepted: it guards every
+// customer's data.
+const minAdminToken = 16
+
+// retentionEvery is how often the retention policy is applied.
+const retentionEvery = time.Hour
 
 // configure reads the configuration from getenv. Its error is one line
 // naming what is wrong.
@@ -128,6 +149,16 @@ func configure(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("%w (or off)", err)
 	}
 	c.instance = strings.TrimSpace(getenv("INSTANCE"))
+	if c.adminToken = strings.TrimSpace(getenv("ADMIN_TOKEN")); c.adminToken != "" && len(c.adminToken) < minAdminToken {
+		return c, fmt.Errorf("ADMIN_TOKEN is too short: use at least %d characters", minAdminToken)
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("METADATA_ONLY"))); v {
+	case "", "off", "false", "0":
+	case "on", "true", "1":
+		c.metadataOnly = true
+	default:
+		return c, fmt.Errorf("METADATA_ONLY=%s: use on or off", v)
+	}
 	if err := c.logLevel.UnmarshalText([]byte(cmp.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL=%s: use debug, info, warn or error", getenv("LOG_LEVEL"))
 	}
@@ -187,6 +218,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		host, _ := os.Hostname()
 		instance = fmt.Sprintf("%s:%d", cmp.Or(host, "wagent"), os.Getpid())
 	}
+	priv, err := setup.NewPrivacy(st.ConversationStore, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "whatsapp:", err)
+		return exitFailed
+	}
+	retention, err := priv.Retention(st.ConversationStore, []channel.TenantID{cfg.phoneNumberID}, cfg.metadataOnly, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "whatsapp:", err)
+		return exitFailed
+	}
 	a, err := agent.New(agent.Config{
 		Store:        st.ConversationStore,
 		Model:        model.Provider,
@@ -194,6 +235,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Instructions: "You are the WhatsApp assistant of a small shop. Be brief and kind.",
 		ContactLimit: cfg.contactLimit,
 		Instance:     instance,
+		Consent:      priv.Ledger,
+		Privacy:      agent.PrivacyConfig{Requests: priv.Requests, Audit: priv.Audit},
 		Logger:       log,
 	})
 	if err != nil {
@@ -219,6 +262,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	staff := "not mounted (set ADMIN_TOKEN)"
+	if cfg.adminToken != "" {
+		if err := priv.MountStaff(mux, a, st.ConversationStore, setup.Staff{
+			Token: cfg.adminToken, Name: "whatsapp", Tenants: []channel.TenantID{cfg.phoneNumberID}, Logger: log,
+		}); err != nil {
+			fmt.Fprintln(stderr, "whatsapp:", err)
+			return exitFailed
+		}
+		staff = "/console/ and /admin/privacy/"
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "whatsapp: ADDR:", err)
@@ -232,8 +285,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	go func() { agentDone <- a.Run(runCtx) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "listening on http://%s (webhook /webhooks/whatsapp, phone number %s, store %s, model %s)\n",
-		ln.Addr(), cfg.phoneNumberID, st.Description, model.Description)
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		setup.KeepPurging(runCtx, retention, retentionEvery, log)
+	}()
+	fmt.Fprintf(stdout, "listening on http://%s (webhook /webhooks/whatsapp, phone number %s, store %s, model %s, staff %s)\n",
+		ln.Addr(), cfg.phoneNumberID, st.Description, model.Description, staff)
 
 	code := exitOK
 	select {
@@ -257,6 +315,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		log.Warn("whatsapp: agent shutdown", slog.Any("err", err))
 	}
 	cancelRun()
+	<-purgeDone
 	// ErrClosed: the stop came before Run began, which is a clean stop too.
 	if err := <-agentDone; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, agent.ErrClosed) && code == exitOK {
 		log.Error("whatsapp: agent", slog.Any("err", err))

@@ -74,23 +74,11 @@ func (l *lines) Write(p []byte) (int, error) {
 func TestRoundTrip(t *testing.T) {
 	api := whatsapptest.NewServer(token, appSecret) // requires appsecret_proof
 	defer api.Close()
-	out := &lines{ch: make(chan string, 16)}
-	var stderr syncBuffer
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	dbPath := filepath.Join(t.TempDir(), "wagent.db")
-	code := make(chan int, 1)
-	go func() { code <- run(ctx, env(api.URL, map[string]string{"STORE": "sqlite:" + dbPath}), out, &stderr) }()
-
-	var base string
-	select {
-	case line := <-out.ch:
-		require.True(t, strings.HasPrefix(line, "listening on http://"), line)
-		assert.Contains(t, line, "store sqlite "+dbPath+", model echo")
-		base = strings.Fields(strings.TrimPrefix(line, "listening on "))[0]
-	case c := <-code:
-		t.Fatalf("run exited with %d: %s", c, stderr.String())
-	}
+	b := startBot(t, env(api.URL, map[string]string{"STORE": "sqlite:" + dbPath}))
+	assert.Contains(t, b.banner, "store sqlite "+dbPath+", model echo")
+	assert.Contains(t, b.banner, "staff not mounted (set ADMIN_TOKEN)")
+	base, ctx, stderr := b.base, t.Context(), &b.stderr
 
 	resp, err := http.Get(base + "/healthz")
 	require.NoError(t, err)
@@ -103,11 +91,7 @@ func TestRoundTrip(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, "42", string(challenge))
 
-	body := whatsapptest.TextDelivery(phoneNumberID, "16505551234", "US.13491208655302741918", "wamid.EXAMPLE0001", "hola", time.Now())
-	resp, err = http.DefaultClient.Do(whatsapptest.NewDelivery(base+"/webhooks/whatsapp", body, appSecret))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.deliver(t, whatsapptest.TextDelivery(phoneNumberID, "16505551234", "US.13491208655302741918", "wamid.EXAMPLE0001", "hola", time.Now()))
 
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
 	defer wcancel()
@@ -127,19 +111,9 @@ func TestRoundTrip(t *testing.T) {
 	assert.NotEmpty(t, sent[0].Query.Get("appsecret_proof"))
 
 	// The status is recorded before the webhook answers 200.
-	status := whatsapptest.StatusDelivery(phoneNumberID, "16505551234", "wamid.FAKE000001", "read", msg.Biz, 0, time.Now())
-	resp, err = http.DefaultClient.Do(whatsapptest.NewDelivery(base+"/webhooks/whatsapp", status, appSecret))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.deliver(t, whatsapptest.StatusDelivery(phoneNumberID, "16505551234", "wamid.FAKE000001", "read", msg.Biz, 0, time.Now()))
 
-	cancel() // SIGINT
-	select {
-	case c := <-code:
-		assert.Equal(t, 0, c, stderr.String())
-	case <-time.After(35 * time.Second):
-		t.Fatal("run did not stop")
-	}
+	assert.Equal(t, 0, b.stop(t), stderr.String())
 	assert.NotContains(t, stderr.String(), token)
 	assert.NotContains(t, stderr.String(), "16505551234")
 
@@ -157,6 +131,59 @@ func TestRoundTrip(t *testing.T) {
 	require.NotNil(t, hist[1].Outbound)
 	assert.Equal(t, channel.MessageID("wamid.FAKE000001"), hist[1].ProviderID)
 	assert.Equal(t, channel.Read, hist[1].Delivery.State, "the status webhook updated the delivery record")
+}
+
+// bot is examples/whatsapp running in the test.
+type bot struct {
+	base   string // http://host:port
+	banner string // the "listening on" line
+	stderr syncBuffer
+	cancel context.CancelFunc
+	code   chan int
+}
+
+// startBot runs the bot with getenv until the test ends or stop is called.
+func startBot(t *testing.T, getenv func(string) string) *bot {
+	t.Helper()
+	out := &lines{ch: make(chan string, 16)}
+	ctx, cancel := context.WithCancel(t.Context())
+	b := &bot{cancel: cancel, code: make(chan int, 1)}
+	go func() { b.code <- run(ctx, getenv, out, &b.stderr) }()
+	t.Cleanup(func() { b.stop(t) })
+	select {
+	case line := <-out.ch:
+		require.True(t, strings.HasPrefix(line, "listening on http://"), line)
+		b.banner, b.base = line, strings.Fields(strings.TrimPrefix(line, "listening on "))[0]
+	case c := <-b.code:
+		t.Fatalf("run exited with %d: %s", c, b.stderr.String())
+	}
+	return b
+}
+
+// stop stops the bot as SIGINT would and returns its exit code.
+func (b *bot) stop(t *testing.T) int {
+	t.Helper()
+	b.cancel()
+	select {
+	case c, ok := <-b.code:
+		if !ok {
+			return 0 // stopped already
+		}
+		close(b.code)
+		return c
+	case <-time.After(35 * time.Second):
+		t.Fatal("run did not stop")
+		return -1
+	}
+}
+
+// deliver posts a signed webhook body to the bot and checks the 200.
+func (b *bot) deliver(t *testing.T, body []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(whatsapptest.NewDelivery(b.base+"/webhooks/whatsapp", body, appSecret))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestDefaultStoreIsSQLite(t *testing.T) {
@@ -219,6 +246,8 @@ func TestConfigErrors(t *testing.T) {
 		{"gemini without a key", map[string]string{"LLM": "gemini"}, "whatsapp: LLM=gemini needs GEMINI_API_KEY\n"},
 		{"unknown llm", map[string]string{"LLM": "eliza"}, "whatsapp: LLM=eliza: use openai, gemini or echo\n"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "whatsapp: LOG_LEVEL=loud: use debug, info, warn or error\n"},
+		{"admin token too short", map[string]string{"ADMIN_TOKEN": "secret"}, "whatsapp: ADMIN_TOKEN is too short: use at least 16 characters\n"},
+		{"metadata only", map[string]string{"METADATA_ONLY": "maybe"}, "whatsapp: METADATA_ONLY=maybe: use on or off\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
