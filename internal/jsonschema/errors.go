@@ -81,6 +81,7 @@ func (p Problem) String() string {
 	return `"` + p.Path + `"` + sep + p.Message
 }
 
+// Error lists every problem, separated by semicolons.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	for i, p := range e.Problems {
