@@ -10,6 +10,11 @@
 //	                          all four turn Instagram Direct on (webhook /webhooks/instagram)
 //	INSTAGRAM_API_URL         default https://graph.instagram.com
 //	ADDR                      default :8080
+//	PUBLIC_URL                the URL people open when it is not this address (a proxy, a
+//	                          tunnel): its origin may embed the widget
+//	WIDGET_SECRET             signs visitor tokens (at least 32 characters; the same on every
+//	                          instance); default: made once and kept in DATA_DIR/widget-secret
+//	DATA_DIR                  default the working directory
 //	ADMIN_TOKEN               console and privacy admin token (default: generated and printed)
 //	STORE                     sqlite:PATH (default sqlite:commerce.db), postgres:DSN or memory
 //	LLM, OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, GEMINI_API_KEY, GEMINI_MODEL, GEMINI_BASE_URL

@@ -3,8 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -126,7 +124,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return fail(exitFailed, fmt.Errorf("ADDR=%s: %w", addr, err))
 	}
-	base, origins := urls(ln.Addr())
+	base, origins, err := setup.Origins(ln.Addr(), getenv("PUBLIC_URL"))
+	if err != nil {
+		ln.Close()
+		return fail(exitConfig, err)
+	}
 	a, err := build(getenv, st, model, wa, ig, log, stdout, base, origins)
 	if err != nil {
 		ln.Close()
@@ -183,7 +185,7 @@ var profile = agent.BusinessProfile{
 func build(getenv func(string) string, st setup.Store, model setup.Model, wa, ig meta, log *slog.Logger, out io.Writer, base string, origins []string) (*app, error) {
 	a := &app{shop: &commerce.Memory{}, adminToken: strings.TrimSpace(getenv("ADMIN_TOKEN"))}
 	if a.adminToken == "" {
-		a.adminToken, a.generated = randomHex(24), true
+		a.adminToken, a.generated = setup.RandomHex(24), true
 	}
 	tenants := []channel.TenantID{site}
 	for _, p := range products {
@@ -204,8 +206,14 @@ func build(getenv func(string) string, st setup.Store, model setup.Model, wa, ig
 	if err != nil {
 		return nil, err
 	}
+	// Visitors keep their conversation across restarts: the widget's
+	// signing secret is WIDGET_SECRET, or kept in DATA_DIR.
+	secret, err := setup.WidgetSecret(getenv, cmp.Or(strings.TrimSpace(getenv("DATA_DIR")), "."), st.Kind)
+	if err != nil {
+		return nil, err
+	}
 	w, err := webwidget.New(st.ConversationStore, &webwidget.Options{
-		Secret: []byte(randomHex(32)),
+		Secret: secret,
 		Sites: []webwidget.Site{{Key: site, Name: profile.Name, Greeting: "Hello! Ask me about our alpaca products or your order.",
 			PrivacyPolicyURL: base + "/privacy", AllowedOrigins: origins}},
 		Logger: log,
@@ -300,31 +308,10 @@ var productPage = template.Must(template.New("p").Parse(`<!doctype html>
 <script src="/chat/widget.js" data-site="{{.Site}}" defer></script></body></html>
 `))
 
-// urls returns the URL to open for the listener at addr and the page
-// origins that may embed the widget: the loopback names of its port, and
-// its own address when it listens on one specific address.
-func urls(addr net.Addr) (string, []string) {
-	host, port, _ := net.SplitHostPort(addr.String())
-	base := "http://localhost:" + port
-	origins := []string{base, "http://127.0.0.1:" + port, "http://[::1]:" + port}
-	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
-		base = "http://" + net.JoinHostPort(host, port)
-		origins = append(origins, base)
-	}
-	return base, origins
-}
-
 // tokenNote says where the admin token came from.
 func tokenNote(generated bool) string {
 	if generated {
 		return "  (generated for this run; set ADMIN_TOKEN to choose one)"
 	}
 	return ""
-}
-
-// randomHex returns n random bytes in hexadecimal.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -20,8 +22,9 @@ import (
 )
 
 const (
-	waPhone   = "106540352242922"
-	igAccount = "17841400000000001"
+	adminToken = "commerce-admin-token-0123"
+	waPhone    = "106540352242922"
+	igAccount  = "17841400000000001"
 )
 
 // running is the example serving in-process with fake Graph APIs.
@@ -40,6 +43,7 @@ func start(t *testing.T) *running {
 	t.Cleanup(ig.Close)
 	vars := map[string]string{
 		"ADDR": "127.0.0.1:0", "STORE": "sqlite:" + t.TempDir() + "/commerce.db", "LLM": "echo",
+		"DATA_DIR": t.TempDir(), "ADMIN_TOKEN": adminToken,
 		"WHATSAPP_ACCESS_TOKEN": "wa-token", "WHATSAPP_APP_SECRET": "wa-secret", "WHATSAPP_VERIFY_TOKEN": "wa-verify",
 		"WHATSAPP_PHONE_NUMBER_ID": waPhone, "WHATSAPP_API_URL": wa.URL,
 		"INSTAGRAM_ACCESS_TOKEN": "ig-token", "INSTAGRAM_APP_SECRET": "ig-secret", "INSTAGRAM_VERIFY_TOKEN": "ig-verify",
@@ -217,6 +221,8 @@ func TestPartlyConfiguredChannelExits2(t *testing.T) {
 		"WHATSAPP_APP_SECRET":  {"WHATSAPP_ACCESS_TOKEN": "t", "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_PHONE_NUMBER_ID": "1"},
 		"INSTAGRAM_ACCOUNT_ID": {"INSTAGRAM_ACCESS_TOKEN": "t", "INSTAGRAM_APP_SECRET": "s", "INSTAGRAM_VERIFY_TOKEN": "v"},
 		"STORE":                {"STORE": "nonsense:x"},
+		"PUBLIC_URL":           {"STORE": "memory", "PUBLIC_URL": "shop.example"},
+		"WIDGET_SECRET":        {"STORE": "memory", "WIDGET_SECRET": "too-short"},
 	} {
 		var out, errs bytes.Buffer
 		vars["ADDR"] = "127.0.0.1:0"
@@ -225,4 +231,39 @@ func TestPartlyConfiguredChannelExits2(t *testing.T) {
 		require.Equal(t, 1, strings.Count(errs.String(), "\n"), errs.String())
 		require.Contains(t, errs.String(), name)
 	}
+}
+
+// TestConsoleSignIn signs in to the console with the admin token through
+// its login form, as an operator would.
+func TestConsoleSignIn(t *testing.T) {
+	r := start(t)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := &http.Client{Jar: jar}
+	get := func() (int, string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, r.url+"/console/", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", "text/html")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := get()
+	require.Equal(t, http.StatusUnauthorized, status)
+	require.Contains(t, body, `name="token"`)
+
+	resp, err := client.PostForm(r.url+"/console/?login", url.Values{"token": {"not-the-token"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a wrong token does not sign in")
+
+	resp, err = client.PostForm(r.url+"/console/?login", url.Values{"token": {adminToken}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "signed in, redirected to the console")
+	status, body = get()
+	require.Equal(t, http.StatusOK, status)
+	require.NotContains(t, body, `name="token"`, "the console itself, not the form")
 }

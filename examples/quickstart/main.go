@@ -3,9 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -14,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -77,7 +74,7 @@ func (o options) out() io.Writer {
 // serve runs the demo on ln until ctx is done, then shuts it down
 // gracefully. It closes ln.
 func serve(ctx context.Context, ln net.Listener, o options) error {
-	public, origins, err := origins(ln.Addr(), o.Getenv("PUBLIC_URL"))
+	public, origins, err := setup.Origins(ln.Addr(), o.Getenv("PUBLIC_URL"))
 	if err != nil {
 		ln.Close()
 		return err
@@ -111,31 +108,6 @@ func serve(ctx context.Context, ln net.Listener, o options) error {
 		d.store.Close(),
 	}
 	return errors.Join(errs...)
-}
-
-// origins returns the URL the demo is opened at and the page origins that
-// may embed the widget: the loopback names of the listening port, and
-// PUBLIC_URL's origin when it is set.
-func origins(addr net.Addr, publicURL string) (string, []string, error) {
-	_, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return "", nil, err
-	}
-	public := "http://localhost:" + port
-	list := []string{public, "http://127.0.0.1:" + port, "http://[::1]:" + port}
-	if host, _, _ := net.SplitHostPort(addr.String()); host != "" && !net.ParseIP(host).IsLoopback() && !net.ParseIP(host).IsUnspecified() {
-		public = "http://" + net.JoinHostPort(host, port) // listening on one address only: that is the one to open
-		list = append(list, public)
-	}
-	if publicURL = strings.TrimSpace(publicURL); publicURL != "" {
-		u, err := url.Parse(publicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", nil, fmt.Errorf("PUBLIC_URL=%s: use an absolute http(s) URL such as https://shop.example: %w", publicURL, setup.ErrConfig)
-		}
-		public = u.Scheme + "://" + u.Host
-		list = append(list, public)
-	}
-	return public, list, nil
 }
 
 // demo is the wired demo: the handler to serve and what to stop.
@@ -186,9 +158,9 @@ func newDemo(ctx context.Context, o options, public string, origins []string) (*
 	}()
 	d.adminToken = strings.TrimSpace(getenv("ADMIN_TOKEN"))
 	if d.adminToken == "" {
-		d.adminToken, d.generated = randomHex(24), true
+		d.adminToken, d.generated = setup.RandomHex(24), true
 	}
-	secret, err := widgetSecret(d.dataDir, st.Kind)
+	secret, err := setup.WidgetSecret(getenv, d.dataDir, st.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -334,33 +306,6 @@ func dataDir(getenv func(string) string) string {
 		base = os.TempDir()
 	}
 	return filepath.Join(base, "wagent-quickstart")
-}
-
-// widgetSecret returns the secret that signs visitor tokens. With a
-// durable store it is kept in dir, so that visitors keep their
-// conversation across restarts; with the memory store a fresh one is made.
-func widgetSecret(dir, storeKind string) ([]byte, error) {
-	if storeKind == "memory" {
-		return []byte(randomHex(32)), nil
-	}
-	path := filepath.Join(dir, "widget-secret")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= webwidget.MinSecretBytes {
-		return b, nil
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("widget secret: %w", err)
-	}
-	b := []byte(randomHex(32))
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("widget secret: %w", err)
-	}
-	return b, nil
-}
-
-// randomHex returns n random bytes in hexadecimal.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b)
 }
 
 //go:embed site

@@ -331,7 +331,7 @@ func TestOrigins(t *testing.T) {
 	} {
 		addr, err := net.ResolveTCPAddr("tcp", tc.addr)
 		require.NoError(t, err)
-		public, list, err := origins(addr, tc.public)
+		public, list, err := setup.Origins(addr, tc.public)
 		require.NoError(t, err)
 		assert.Equal(t, tc.wantPublic, public, tc.addr)
 		assert.Equal(t, tc.wantOrigins, list, tc.addr)
