@@ -238,14 +238,17 @@ func (a *Agent) Release(ctx context.Context, tenant channel.TenantID, conv store
 // Reply sends text from operator to the customer of the conversation,
 // through its channel, recorded with role store.Operator like any reply
 // (delivery statuses update it). The operator must own the conversation.
-// Outside the channel's customer-service window, Config.WindowTemplate is
+// The message is marked as written by a person (channel.Outbound.Human),
+// so a channel with a longer window for human agents
+// ([channel.HumanWindowed], Instagram: 7 days) sends it under that
+// window. Outside the channel's customer-service window, Config.WindowTemplate is
 // sent instead, or the reply fails with channel.ErrWindowClosed.
 func (a *Agent) Reply(ctx context.Context, tenant channel.TenantID, conv store.ConversationID, operator string, text string) (store.Message, error) {
 	t, err := a.operatorTurn(ctx, tenant, conv, operator, text)
 	if err != nil {
 		return store.Message{}, err
 	}
-	rec, err := t.deliver(store.Operator, nil, channel.Outbound{To: t.conv.Address, Text: channel.Text(text)})
+	rec, err := t.deliver(store.Operator, nil, channel.Outbound{To: t.conv.Address, Text: channel.Text(text), Human: true})
 	if err != nil {
 		return rec, fmt.Errorf("agent: reply: %w", err)
 	}

@@ -104,16 +104,13 @@ func (a *Agent) CloseConversation(ctx context.Context, tenant channel.TenantID, 
 }
 
 // ReplyWindow reports when the customer-service window of conv closes on
-// its channel: after it, only a template message reaches the customer
-// (WhatsApp: 24 hours after the customer last wrote). ok is false when the
-// channel has no such window, is not one of the agent's, or the customer
-// never wrote.
+// its channel for an operator's reply: after it, only a template message
+// reaches the customer (WhatsApp: 24 hours after the customer last wrote;
+// Instagram, whose human agents have a longer window
+// ([channel.HumanWindowed]): 7 days). ok is false when the channel has no
+// such window, is not one of the agent's, or the customer never wrote.
 func (a *Agent) ReplyWindow(conv store.Conversation) (closes time.Time, ok bool) {
-	w, isWindowed := a.channels[conv.Address.Channel].(channel.Windowed)
-	if !isWindowed || conv.LastInboundAt.IsZero() {
-		return time.Time{}, false
-	}
-	return conv.LastInboundAt.Add(w.ServiceWindow()), true
+	return window(a.channels[conv.Address.Channel], conv, true)
 }
 
 // Idle sweep limits: how many conversations one sweep returns at most, in

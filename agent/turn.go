@@ -409,7 +409,7 @@ var errRecording = errors.New("agent: recording the outgoing message failed")
 // neither recorded nor sent without the subject's consent to marketing:
 // the error wraps privacy.ErrNoConsent.
 func (t *turn) deliver(role store.Role, parts []llm.Part, out channel.Outbound) (store.Message, error) {
-	if out.Template == nil && t.a.windowClosed(t.ch, t.conv) && t.a.cfg.WindowTemplate != nil {
+	if out.Template == nil && t.a.windowClosed(t.ch, t.conv, out.Human) && t.a.cfg.WindowTemplate != nil {
 		tpl := *t.a.cfg.WindowTemplate
 		out.Text, out.Template = "", &tpl
 	}
@@ -435,7 +435,7 @@ func (t *turn) send(rec store.Message) error {
 	start := time.Now()
 	var sent channel.SendResult
 	var sendErr error
-	attempted := out.Template != nil || !a.windowClosed(ch, t.conv)
+	attempted := out.Template != nil || !a.windowClosed(ch, t.conv, out.Human)
 	if attempted {
 		sent, sendErr = ch.Send(ctx, out)
 	} else {
@@ -527,12 +527,27 @@ func (t *turn) reconcile(hist []store.Message) (outcome, bool) {
 }
 
 // windowClosed reports whether conv's customer-service window on ch, if
-// the channel has one, has closed: the customer wrote last more than the
-// window ago (a backlog processed late, a conversation resumed by an
-// operator).
-func (a *Agent) windowClosed(ch channel.Channel, conv store.Conversation) bool {
-	w, ok := ch.(channel.Windowed)
-	return ok && !conv.LastInboundAt.IsZero() && time.Since(conv.LastInboundAt) > w.ServiceWindow()
+// ch has one, has closed for a message written by a person (human) or by
+// the assistant.
+func (a *Agent) windowClosed(ch channel.Channel, conv store.Conversation, human bool) bool {
+	closes, ok := window(ch, conv, human)
+	return ok && time.Now().After(closes)
+}
+
+// window returns when conv's customer-service window on ch closes: the
+// channel's ServiceWindow after the customer last wrote, or for a message
+// written by a person its HumanAgentWindow when longer. ok is false when ch
+// has no window or the customer never wrote.
+func window(ch channel.Channel, conv store.Conversation, human bool) (closes time.Time, ok bool) {
+	w, isWindowed := ch.(channel.Windowed)
+	if !isWindowed || conv.LastInboundAt.IsZero() {
+		return time.Time{}, false
+	}
+	d := w.ServiceWindow()
+	if hw, ok := ch.(channel.HumanWindowed); ok && human {
+		d = max(d, hw.HumanAgentWindow())
+	}
+	return conv.LastInboundAt.Add(d), true
 }
 
 // record returns a new record of the turn's conversation.

@@ -129,6 +129,17 @@ type Windowed interface {
 	ServiceWindow() time.Duration
 }
 
+// HumanWindowed is implemented by [Windowed] channels that give messages a
+// person wrote ([Outbound.Human] set) a longer window than automated ones
+// (Instagram: 7 days, with the HUMAN_AGENT message tag). The agent sets
+// Human on operators' replies and holds them to this window instead.
+type HumanWindowed interface {
+	Windowed
+	// HumanAgentWindow returns the window of messages with Outbound.Human
+	// set, no shorter than ServiceWindow. It must not change.
+	HumanAgentWindow() time.Duration
+}
+
 // MediaFetcher is implemented by channels whose inbound media must be
 // downloaded from the provider.
 type MediaFetcher interface {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,6 +41,21 @@ func TestOutboundValidate(t *testing.T) {
 		{"template without language", channel.Outbound{To: to, Template: &channel.Template{Name: "order_update"}}, channel.OutTemplate, "name and a language"},
 		{"reaction", channel.Outbound{To: to, Reaction: &channel.Reaction{MessageID: "wamid.1", Emoji: "👍"}}, channel.OutReaction, ""},
 		{"reaction without target", channel.Outbound{To: to, Reaction: &channel.Reaction{Emoji: "👍"}}, channel.OutReaction, "reaction needs"},
+		{"cards", channel.Outbound{To: to, Text: "Our scarves", Cards: []channel.Card{
+			{Title: "Alpaca scarf", Subtitle: "S/ 120.00", ImageURL: "https://example.com/s.jpg", Buttons: []channel.CardButton{{Title: "Buy", Payload: "buy:scarf"}, {Title: "See", URL: "https://example.com/s"}}},
+			{Title: strings.Repeat("ñ", channel.MaxCardTitle), Subtitle: strings.Repeat("é", channel.MaxCardSubtitle)},
+		}}, channel.OutCards, ""},
+		{"cards and media", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t"}}, Media: &channel.Media{Kind: channel.Image, URL: "https://x/y.png"}}, "", "set text or exactly one"},
+		{"no cards", channel.Outbound{To: to, Text: "hola", Cards: []channel.Card{}}, channel.OutCards, "0 cards; send 1 to 10"},
+		{"eleven cards", channel.Outbound{To: to, Cards: make([]channel.Card, channel.MaxCards+1)}, channel.OutCards, "11 cards; send 1 to 10"},
+		{"card without title", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t"}, {Subtitle: "s"}}}, channel.OutCards, "card 1 needs a title"},
+		{"card title too long", channel.Outbound{To: to, Cards: []channel.Card{{Title: strings.Repeat("x", channel.MaxCardTitle+1)}}}, channel.OutCards, "title is 81 characters, more than 80"},
+		{"card subtitle too long", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t", Subtitle: strings.Repeat("x", channel.MaxCardSubtitle+1)}}}, channel.OutCards, "subtitle is 81 characters, more than 80"},
+		{"card with four buttons", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a", Payload: "a"}, {Title: "b", Payload: "b"}, {Title: "c", Payload: "c"}, {Title: "d", Payload: "d"}}}}}, channel.OutCards, "4 buttons, more than 3"},
+		{"card button without title", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Payload: "a"}}}}}, channel.OutCards, "button 0 needs a title"},
+		{"card button with payload and url", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a", Payload: "a", URL: "https://x"}}}}}, channel.OutCards, "either a payload or a url"},
+		{"card button with neither", channel.Outbound{To: to, Cards: []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a"}}}}}, channel.OutCards, "either a payload or a url"},
+		{"human text", channel.Outbound{To: to, Text: "a person here", Human: true}, channel.OutText, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,6 +71,12 @@ func (o Outbound) Clone() Outbound {
 	}
 	o.Reaction = clonePtr(o.Reaction)
 	o.Location = clonePtr(o.Location)
+	if o.Cards != nil {
+		o.Cards = slices.Clone(o.Cards)
+		for i := range o.Cards {
+			o.Cards[i].Buttons = slices.Clone(o.Cards[i].Buttons)
+		}
+	}
 	return o
 }
 

@@ -9,7 +9,8 @@
 // channel, tenant (the business) and user.
 //
 // Capabilities that not every channel has are separate interfaces found by
-// type assertion: [ReadMarker], [TypingIndicator], [MediaFetcher].
+// type assertion: [ReadMarker], [TypingIndicator], [Windowed],
+// [HumanWindowed], [MediaFetcher].
 //
 // # Concurrency
 //

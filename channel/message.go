@@ -61,6 +61,12 @@ type Message struct {
 	Referral *Referral `json:"referral,omitempty"`
 	// Sender is what the provider tells about the sender.
 	Sender Profile `json:"sender,omitzero"`
+	// Echo marks an echo of the business's own message, sent from another
+	// app or inbox (a person answering in the Instagram app); From is then
+	// the customer it went to. An echo is recorded, never answered by the
+	// AI. Adapters set it on the echoes they report; they do not hand
+	// echoes to a [Receiver] (Instagram gives them to a hook instead).
+	Echo bool `json:"echo,omitempty"`
 	// Errors are problems the provider reports with this message (for
 	// example why its type is unsupported).
 	Errors []ErrorInfo `json:"errors,omitempty"`

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"fmt"
+	"unicode/utf8"
 )
 
 // OutboundKind is the kind of an [Outbound] message, derived from which of
@@ -16,13 +17,26 @@ const (
 	OutTemplate    OutboundKind = "template"
 	OutReaction    OutboundKind = "reaction"
 	OutLocation    OutboundKind = "location"
+	OutCards       OutboundKind = "cards"
+)
+
+// Limits of [Outbound.Cards], checked by [Outbound.Validate]: those of
+// Meta's generic template, the strictest of the channels that show cards.
+// Channels may check more (button title lengths, URL schemes).
+const (
+	MaxCards        = 10 // cards in one message
+	MaxCardTitle    = 80 // characters
+	MaxCardSubtitle = 80 // characters
+	MaxCardButtons  = 3  // buttons on one card
 )
 
 // Outbound is a message to send, in channel-neutral form. Set Text alone for
-// a text message, or exactly one of Media, Interactive, Template, Reaction or
-// Location; Text is then the media caption or the interactive body. Channels
-// translate it to their wire format and check their own limits (button
-// counts, lengths) in Send.
+// a text message, or exactly one of Media, Interactive, Template, Reaction,
+// Location or Cards; Text is then the media caption, the interactive body,
+// or the text that introduces the cards. Channels translate it to their
+// wire format and check their own limits (button counts, lengths) in Send;
+// a channel that cannot show a kind (cards on WhatsApp or the web widget)
+// fails with [ErrUnsupported] rather than send something else.
 type Outbound struct {
 	To          Address      `json:"to"`
 	Text        Text         `json:"text,omitempty"`
@@ -31,6 +45,18 @@ type Outbound struct {
 	Template    *Template    `json:"template,omitempty"`
 	Reaction    *Reaction    `json:"reaction,omitempty"`
 	Location    *Location    `json:"location,omitempty"`
+	// Cards are product cards shown side by side (a carousel when there
+	// are several): 1 to [MaxCards]. A non-nil empty slice is an invalid
+	// message, not a text message.
+	Cards []Card `json:"cards,omitempty"`
+
+	// Human marks a message a person wrote, such as an operator's reply,
+	// rather than the AI. A channel that gives human agents a longer window
+	// ([HumanWindowed]) sends it under that window (Instagram: with the
+	// HUMAN_AGENT tag, up to 7 days after the user's latest message);
+	// other channels ignore it. Never set it on automated messages: the
+	// providers forbid it.
+	Human bool `json:"human,omitempty"`
 
 	// ReplyTo quotes an earlier message of the conversation.
 	ReplyTo MessageID `json:"reply_to,omitempty"`
@@ -54,6 +80,7 @@ func (o Outbound) Kind() OutboundKind {
 		{o.Template != nil, OutTemplate},
 		{o.Reaction != nil, OutReaction},
 		{o.Location != nil, OutLocation},
+		{o.Cards != nil, OutCards},
 	} {
 		if c.set {
 			kind = c.kind
@@ -79,7 +106,7 @@ func (o Outbound) Validate() error {
 	}
 	switch o.Kind() {
 	case "":
-		return invalid("set text or exactly one of media, interactive, template, reaction, location")
+		return invalid("set text or exactly one of media, interactive, template, reaction, location, cards")
 	case OutMedia:
 		if o.Media.ID == "" && o.Media.URL == "" {
 			return invalid("media needs an id or a url")
@@ -96,6 +123,61 @@ func (o Outbound) Validate() error {
 	case OutReaction:
 		if o.Reaction.MessageID == "" {
 			return invalid("reaction needs the id of the message it reacts to")
+		}
+	case OutCards:
+		return validateCards(o.Cards)
+	}
+	return nil
+}
+
+// Card is one card of [Outbound.Cards]: a product, say, with its picture,
+// its price as the subtitle, and buttons.
+type Card struct {
+	// Title is required, at most [MaxCardTitle] characters.
+	Title string `json:"title"`
+	// Subtitle, such as the price, is at most [MaxCardSubtitle] characters.
+	Subtitle string `json:"subtitle,omitempty"`
+	// ImageURL is the picture.
+	ImageURL string `json:"image_url,omitempty"`
+	// URL, when set, opens when the card is tapped.
+	URL string `json:"url,omitempty"`
+	// Buttons are at most [MaxCardButtons].
+	Buttons []CardButton `json:"buttons,omitempty"`
+}
+
+// CardButton is a button of a [Card]. Set exactly one of Payload, for a
+// button whose tap comes back as a [ReplyPostback] reply with Payload as
+// its ID, and URL, for a link.
+type CardButton struct {
+	Title   string `json:"title"`
+	Payload string `json:"payload,omitempty"`
+	URL     string `json:"url,omitempty"`
+}
+
+func validateCards(cards []Card) error {
+	if len(cards) == 0 || len(cards) > MaxCards {
+		return invalid(fmt.Sprintf("%d cards; send 1 to %d", len(cards), MaxCards))
+	}
+	for i, c := range cards {
+		if c.Title == "" {
+			return invalid(fmt.Sprintf("card %d needs a title", i))
+		}
+		if n := utf8.RuneCountInString(c.Title); n > MaxCardTitle {
+			return invalid(fmt.Sprintf("card %d title is %d characters, more than %d", i, n, MaxCardTitle))
+		}
+		if n := utf8.RuneCountInString(c.Subtitle); n > MaxCardSubtitle {
+			return invalid(fmt.Sprintf("card %d subtitle is %d characters, more than %d", i, n, MaxCardSubtitle))
+		}
+		if len(c.Buttons) > MaxCardButtons {
+			return invalid(fmt.Sprintf("card %d has %d buttons, more than %d", i, len(c.Buttons), MaxCardButtons))
+		}
+		for j, b := range c.Buttons {
+			if b.Title == "" {
+				return invalid(fmt.Sprintf("card %d button %d needs a title", i, j))
+			}
+			if (b.Payload == "") == (b.URL == "") {
+				return invalid(fmt.Sprintf("card %d button %d needs either a payload or a url", i, j))
+			}
 		}
 	}
 	return nil

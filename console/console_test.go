@@ -269,7 +269,7 @@ func TestClaimReplyNoteReleaseClose(t *testing.T) {
 	assert.False(t, r.Template)
 	sent := f.ch.Sent()
 	require.Len(t, sent, 2)
-	assert.Equal(t, channel.Outbound{To: from, Text: "Hola, soy Ana. ¿En qué te ayudo?", Correlation: r.Message.ID.Correlation()}, sent[1], "the reply goes out through the conversation's channel")
+	assert.Equal(t, channel.Outbound{To: from, Text: "Hola, soy Ana. ¿En qué te ayudo?", Human: true, Correlation: r.Message.ID.Correlation()}, sent[1], "the reply goes out through the conversation's channel")
 
 	n := decode[replied](t, f.call(t, "ana", "POST", p+"/notes", `{"text":"pide cambio de talla"}`), 201)
 	assert.Equal(t, "note", n.Message.Role)

@@ -52,8 +52,8 @@ const (
 	// messages may be sent only this long after the user's latest message.
 	ServiceWindow = 24 * time.Hour
 	// HumanAgentWindow is how long after the user's latest message a human
-	// agent may still answer, with the HUMAN_AGENT tag (see
-	// [Client.SendAsHuman]).
+	// agent may still answer, with the HUMAN_AGENT tag: messages with
+	// channel.Outbound.Human set (see [Client.Send]).
 	HumanAgentWindow = 7 * 24 * time.Hour
 )
 
@@ -205,6 +205,7 @@ var (
 	_ channel.ReadMarker      = (*Client)(nil)
 	_ channel.TypingIndicator = (*Client)(nil)
 	_ channel.Windowed        = (*Client)(nil)
+	_ channel.HumanWindowed   = (*Client)(nil)
 )
 
 // New returns a Client that calls the Graph API with the tokens creds
@@ -296,9 +297,13 @@ func validID[T ~string](s T) bool {
 func (c *Client) Name() channel.Name { return channel.Instagram }
 
 // ServiceWindow implements [channel.Windowed]: it returns [ServiceWindow],
-// the window of automated replies. Human agents have [HumanAgentWindow]
-// through [Client.SendAsHuman].
+// the window of automated replies.
 func (c *Client) ServiceWindow() time.Duration { return ServiceWindow }
+
+// HumanAgentWindow implements [channel.HumanWindowed]: it returns
+// [HumanAgentWindow], the window of messages a person wrote
+// (channel.Outbound.Human set).
+func (c *Client) HumanAgentWindow() time.Duration { return HumanAgentWindow }
 
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats {

@@ -120,17 +120,30 @@ func TestSendEveryKind(t *testing.T) {
 }
 
 func TestSendCards(t *testing.T) {
-	c, api := newClient(t, nil)
-	res, err := c.SendCards(t.Context(), to(igsid), []instagram.Card{
+	cards := []channel.Card{
 		{Title: "Alpaca scarf", Subtitle: "S/ 120.00", ImageURL: "https://example.com/scarf.jpg", URL: "https://example.com/p/scarf",
-			Buttons: []instagram.CardButton{{Title: "Buy", Payload: "buy:scarf"}, {Title: "See more", URL: "https://example.com/p/scarf"}}},
-		{Title: "Wool hat", Subtitle: "S/ 60.00", ImageURL: "https://example.com/hat.jpg", Buttons: []instagram.CardButton{{Title: "Buy", Payload: "buy:hat"}}},
+			Buttons: []channel.CardButton{{Title: "Buy", Payload: "buy:scarf"}, {Title: "See more", URL: "https://example.com/p/scarf"}}},
+		{Title: "Wool hat", Subtitle: "S/ 60.00", ImageURL: "https://example.com/hat.jpg", Buttons: []channel.CardButton{{Title: "Buy", Payload: "buy:hat"}}},
+	}
+	t.Run("cards alone: one generic template", func(t *testing.T) {
+		c, api := newClient(t, nil)
+		res, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Cards: cards})
+		require.NoError(t, err)
+		assert.Equal(t, []channel.MessageID{"aWdfZAFAKE000001"}, res.IDs)
+		sent := api.Sent()
+		require.Len(t, sent, 1)
+		golden(t, "cards", sent[0].Body)
 	})
-	require.NoError(t, err)
-	assert.Equal(t, []channel.MessageID{"aWdfZAFAKE000001"}, res.IDs)
-	sent := api.Sent()
-	require.Len(t, sent, 1)
-	golden(t, "cards", sent[0].Body)
+	t.Run("with text: the text first, then the cards", func(t *testing.T) {
+		c, api := newClient(t, nil)
+		res, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "Two we have in stock:", Cards: cards})
+		require.NoError(t, err)
+		assert.Equal(t, []channel.MessageID{"aWdfZAFAKE000001", "aWdfZAFAKE000002"}, res.IDs)
+		sent := api.Sent()
+		require.Len(t, sent, 2)
+		golden(t, "cards_text", sent[0].Body)
+		golden(t, "cards", sent[1].Body)
+	})
 }
 
 func TestSendSplitsLongText(t *testing.T) {
@@ -190,7 +203,7 @@ func TestSendValidatesLimits(t *testing.T) {
 		{"quick reply payload", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{Buttons: []channel.Button{{ID: long(1001), Title: "a"}}}}, channel.ErrInvalidMessage, "id is 1001 bytes"},
 		{"duplicate quick replies", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{Buttons: []channel.Button{{ID: "a", Title: "a"}, {ID: "a", Title: "b"}}}}, channel.ErrInvalidMessage, "repeats the id"},
 		{"quick reply text", channel.Outbound{To: to(igsid), Text: channel.Text(long(990)), Interactive: &channel.Interactive{Header: "Header", Footer: "Footer", Buttons: []channel.Button{{ID: "a", Title: "a"}}}}, channel.ErrInvalidMessage, "quick reply text is 1006 bytes"},
-		{"eleven cards", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{List: &channel.List{Button: "b", Sections: []channel.Section{{Rows: rows(11)}}}}}, channel.ErrInvalidMessage, "11 cards, more than 10"},
+		{"eleven cards", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{List: &channel.List{Button: "b", Sections: []channel.Section{{Rows: rows(11)}}}}}, channel.ErrInvalidMessage, "list rows as cards: channel: invalid message: 11 cards; send 1 to 10"},
 		{"card title", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{List: &channel.List{Button: "b", Sections: []channel.Section{{Rows: []channel.Row{{ID: "r", Title: long(81)}}}}}}}, channel.ErrInvalidMessage, "title is 81 characters, more than 80"},
 		{"card subtitle", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{List: &channel.List{Button: "b", Sections: []channel.Section{{Rows: []channel.Row{{ID: "r", Title: "t", Description: long(81)}}}}}}}, channel.ErrInvalidMessage, "subtitle is 81 characters"},
 		{"card button", channel.Outbound{To: to(igsid), Text: "?", Interactive: &channel.Interactive{List: &channel.List{Button: long(21), Sections: []channel.Section{{Rows: []channel.Row{{ID: "r", Title: "t"}}}}}}}, channel.ErrInvalidMessage, "title is 21 characters, more than 20"},
@@ -214,19 +227,23 @@ func TestSendValidatesLimits(t *testing.T) {
 	t.Run("cards", func(t *testing.T) {
 		for _, tt := range []struct {
 			name  string
-			cards []instagram.Card
+			cards []channel.Card
 			want  string
 		}{
-			{"none", nil, "at least one card"},
-			{"title only", []instagram.Card{{Title: "t"}}, "needs a subtitle, picture, url or button"},
-			{"no title", []instagram.Card{{Subtitle: "s"}}, "needs a title"},
-			{"four buttons", []instagram.Card{{Title: "t", Buttons: []instagram.CardButton{{Title: "a", Payload: "a"}, {Title: "b", Payload: "b"}, {Title: "c", Payload: "c"}, {Title: "d", Payload: "d"}}}}, "4 buttons, more than 3"},
-			{"button both", []instagram.Card{{Title: "t", Buttons: []instagram.CardButton{{Title: "a", Payload: "a", URL: "https://x"}}}}, "either a payload or a url"},
-			{"picture not http", []instagram.Card{{Title: "t", ImageURL: "data:x"}}, "picture must be an http or https URL"},
+			{"none", []channel.Card{}, "0 cards; send 1 to 10"},
+			{"title only", []channel.Card{{Title: "t"}}, "needs a subtitle, picture, url or button"},
+			{"no title", []channel.Card{{Subtitle: "s"}}, "needs a title"},
+			{"four buttons", []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a", Payload: "a"}, {Title: "b", Payload: "b"}, {Title: "c", Payload: "c"}, {Title: "d", Payload: "d"}}}}, "4 buttons, more than 3"},
+			{"button both", []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a", Payload: "a", URL: "https://x"}}}}, "either a payload or a url"},
+			{"button title", []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: strings.Repeat("x", 21), Payload: "a"}}}}, "button 0 title is 21 characters, more than 20"},
+			{"button payload", []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a", Payload: strings.Repeat("x", 1001)}}}}, "payload is 1001 bytes, more than 1000"},
+			{"button url not http", []channel.Card{{Title: "t", Buttons: []channel.CardButton{{Title: "a", URL: "tel:+51987654321"}}}}, "button 0 url must be an http or https URL"},
+			{"picture not http", []channel.Card{{Title: "t", ImageURL: "data:x"}}, "picture must be an http or https URL"},
+			{"url not http", []channel.Card{{Title: "t", URL: "javascript:x"}}, "card 0 url must be an http or https URL"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				c, api := newClient(t, nil)
-				_, err := c.SendCards(t.Context(), to(igsid), tt.cards)
+				_, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Cards: tt.cards})
 				require.ErrorIs(t, err, channel.ErrInvalidMessage)
 				assert.Contains(t, err.Error(), tt.want)
 				assert.Empty(t, api.Requests())
@@ -426,7 +443,7 @@ func TestServiceWindow(t *testing.T) {
 		deliver(t, hookFor(t, c), time.Now().Add(-23*time.Hour))
 		_, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "hi"})
 		require.NoError(t, err)
-		_, err = c.SendAsHuman(t.Context(), channel.Outbound{To: to(igsid), Text: "a person here"})
+		_, err = c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "a person here", Human: true})
 		require.NoError(t, err)
 		sent := api.Sent()
 		require.Len(t, sent, 2)
@@ -440,7 +457,7 @@ func TestServiceWindow(t *testing.T) {
 		_, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "hi"})
 		require.ErrorIs(t, err, channel.ErrWindowClosed)
 		assert.Empty(t, api.Requests(), "refused without a request")
-		res, err := c.SendAsHuman(t.Context(), channel.Outbound{To: to(igsid), Text: "Sorry for the delay, a person here."})
+		res, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "Sorry for the delay, a person here.", Human: true})
 		require.NoError(t, err)
 		assert.Len(t, res.IDs, 1)
 		sent := api.Sent()
@@ -453,7 +470,7 @@ func TestServiceWindow(t *testing.T) {
 	t.Run("after 7 days: closed for everyone", func(t *testing.T) {
 		c, api := newClient(t, nil)
 		deliver(t, hookFor(t, c), time.Now().Add(-8*24*time.Hour))
-		_, err := c.SendAsHuman(t.Context(), channel.Outbound{To: to(igsid), Text: "hi"})
+		_, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "hi", Human: true})
 		require.ErrorIs(t, err, channel.ErrWindowClosed)
 		assert.Empty(t, api.Requests())
 	})
@@ -471,7 +488,7 @@ func TestServiceWindow(t *testing.T) {
 		api.CloseWindow(igsid)
 		_, err := c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "hi"})
 		require.ErrorIs(t, err, channel.ErrWindowClosed, "code 10, subcode 2534022")
-		_, err = c.SendAsHuman(t.Context(), channel.Outbound{To: to(igsid), Text: "a person here"})
+		_, err = c.Send(t.Context(), channel.Outbound{To: to(igsid), Text: "a person here", Human: true})
 		require.NoError(t, err)
 		sent := api.Sent()
 		require.Len(t, sent, 2)
@@ -658,6 +675,9 @@ func TestChannelContract(t *testing.T) {
 		w, ok := c.(channel.Windowed)
 		require.True(t, ok)
 		assert.Equal(t, instagram.ServiceWindow, w.ServiceWindow())
+		hw, ok := c.(channel.HumanWindowed)
+		require.True(t, ok, "human agents have their own window")
+		assert.Equal(t, instagram.HumanAgentWindow, hw.HumanAgentWindow())
 		_, ok = c.(channel.MediaFetcher)
 		assert.False(t, ok, "inbound media are CDN URLs, not fetched")
 	})

@@ -5,12 +5,13 @@
 // [Client] is the [github.com/wagent/wagent/channel.Channel] that sends:
 // text (split above 1000 bytes), image, video, audio and file attachments
 // by URL, quick replies (interactive buttons), and generic template cards
-// (interactive lists, and product cards through [Client.SendCards]), with
+// (product cards, channel.Outbound.Cards, and interactive lists), with
 // Instagram's limits checked before any request. It also marks
 // conversations seen, shows the typing indicator, looks profiles up
 // ([Client.Profile], cached), and keeps to the messaging window
-// ([channel.Windowed]: 24 hours, 7 days for human agents through
-// [Client.SendAsHuman]). One Client serves many Instagram professional
+// ([channel.Windowed]: 24 hours; [channel.HumanWindowed]: 7 days, with the
+// HUMAN_AGENT tag, for messages a person wrote, channel.Outbound.Human).
+// One Client serves many Instagram professional
 // accounts: the tenant of every address is the account's id, and
 // [Credentials] give each its token.
 //
@@ -66,8 +67,8 @@
 //     Read and Delivered, of the business's message they name.
 //   - echoes (is_echo) of the business's own messages are never handed over
 //     as messages: each becomes a Sent status of its message, and is given
-//     to WebhookHooks.Echo, where the host records messages people sent
-//     from the Instagram app.
+//     to WebhookHooks.Echo, with [channel.Message.Echo] set, where the host
+//     records messages people sent from the Instagram app.
 //
 // # Concurrency
 //

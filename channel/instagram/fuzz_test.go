@@ -61,6 +61,9 @@ func FuzzWebhookParse(f *testing.F) {
 				if m.Type == channel.TypeUnsupported && len(m.Raw) == 0 {
 					t.Fatal("unsupported message without its raw JSON")
 				}
+				if m.Echo {
+					t.Fatalf("echo %q handed to the receiver: the agent would answer it", m.ID)
+				}
 			}
 			for _, s := range in.Statuses {
 				if s.MessageID == "" || s.Recipient.Tenant == "" || s.Recipient.User == "" {
@@ -74,6 +77,9 @@ func FuzzWebhookParse(f *testing.F) {
 		for _, e := range echoes {
 			if !sent[e.Message.ID] {
 				t.Fatalf("echo %q without its Sent status", e.Message.ID)
+			}
+			if !e.Message.Echo {
+				t.Fatalf("echo %q not marked as one", e.Message.ID)
 			}
 		}
 	})

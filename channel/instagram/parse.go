@@ -326,8 +326,10 @@ func parseMessage(raw json.RawMessage, addr channel.Address, at time.Time) parse
 }
 
 // echoOf reports the echo of the business's message m: as an Echo for the
-// hooks and as a Sent status that confirms the message.
+// hooks, with Message.Echo set, and as a Sent status that confirms the
+// message.
 func echoOf(m channel.Message, appID string) parsed {
+	m.Echo = true
 	return parsed{
 		echo:     &Echo{Message: m, AppID: appID},
 		statuses: []channel.Status{{MessageID: m.ID, Recipient: m.From, State: channel.Sent, Time: m.Time}},

@@ -21,11 +21,7 @@ const (
 	maxQuickReplies   = 13
 	maxQuickTitle     = 20 // characters
 	maxPayload        = 1000
-	maxCards          = 10
-	maxCardTitle      = 80 // characters
-	maxCardSubtitle   = 80
-	maxCardButtons    = 3
-	maxCardButtonText = 20
+	maxCardButtonText = 20 // characters; channel.Outbound.Validate checks the other card limits
 )
 
 // HumanAgentTag is the message tag with which a human agent answers after
@@ -93,30 +89,6 @@ type sendResponse struct {
 	MessageID   string `json:"message_id"`
 }
 
-// Card is one card of a generic template: a product with its picture,
-// price and buttons. Send cards with [Client.SendCards].
-type Card struct {
-	// Title is required, at most 80 characters.
-	Title string
-	// Subtitle, such as the price, at most 80 characters.
-	Subtitle string
-	// ImageURL is the picture, an http or https URL.
-	ImageURL string
-	// URL, when set, opens when the card is tapped (the default action).
-	URL string
-	// Buttons are at most 3.
-	Buttons []CardButton
-}
-
-// CardButton is a button of a [Card]: set Payload for a postback, which
-// comes back as a [channel.ReplyPostback] reply with this id, or URL for a
-// link.
-type CardButton struct {
-	Title   string // at most 20 characters
-	Payload string // at most 1000 bytes
-	URL     string
-}
-
 // Send implements [channel.Channel]. It validates out with
 // [channel.Outbound.Validate] and then against Instagram's limits, before
 // any request; a message that breaks them returns an error wrapping
@@ -133,11 +105,19 @@ type CardButton struct {
 //     characters, ids (the payload) at most 1000 bytes and all different,
 //     under Outbound.Text (at most 1000 bytes, with the header and footer
 //     folded in as first and last paragraphs).
+//   - cards: Outbound.Text, if any, as a text message, then the cards as a
+//     generic template (a carousel when there are several), within the
+//     limits [channel.Outbound.Validate] checks and Instagram's: every card
+//     has a subtitle, picture, URL or button besides its title; button
+//     titles are at most 20 characters, payloads at most 1000 bytes; the
+//     picture and URLs are http or https. Card.URL is the default action;
+//     a tapped payload button comes back as a [channel.ReplyPostback]
+//     reply with the payload as its ID.
 //   - interactive list: Outbound.Text as a text message, then the rows as
-//     a generic template, at most 10 cards (title: the row title, at most
-//     80 characters; subtitle: its description, at most 80), each with a
-//     postback button labelled List.Button (at most 20) whose payload is
-//     the row id. Section titles are not shown.
+//     cards (title: the row title; subtitle: its description), at most 10,
+//     each with a postback button labelled List.Button (at most 20
+//     characters) whose payload is the row id. Section titles are not
+//     shown.
 //   - templates, reactions and locations are not supported
 //     ([channel.ErrUnsupported]).
 //
@@ -148,8 +128,11 @@ type CardButton struct {
 // with it, that the user last wrote more than [ServiceWindow] ago, Send
 // fails at once with [channel.ErrWindowClosed] and makes no request; when
 // it does not know, the API decides (error subcode 2534022, classified the
-// same). Human operators answer with [Client.SendAsHuman], which has 7
-// days.
+// same). A message with Outbound.Human set, written by a person, has
+// [HumanAgentWindow] (7 days) instead: it is tagged HUMAN_AGENT
+// (messaging_type MESSAGE_TAG) unless the client knows the user wrote
+// within the last 24 hours. The app needs Meta's Human Agent permission
+// for tagged messages, and Meta forbids the tag on automated messages.
 //
 // Each message first waits for the account's throughput (and audio and
 // video for the media throughput); sends queue rather than fail, and only
@@ -162,35 +145,17 @@ type CardButton struct {
 // finds the [*GraphError]. When a split message fails after some parts
 // were sent, the result holds the ids of those parts along with the error.
 func (c *Client) Send(ctx context.Context, out channel.Outbound) (channel.SendResult, error) {
-	return c.send(ctx, out, false)
-}
-
-// SendAsHuman sends out as [Client.Send] does, as written by a human
-// operator: it may be sent up to [HumanAgentWindow] (7 days) after the
-// user's latest message, tagged HUMAN_AGENT (messaging_type MESSAGE_TAG)
-// unless the client knows the user wrote within the last 24 hours. The app
-// needs Meta's Human Agent permission for tagged messages. Use it only for
-// messages a person wrote: Meta forbids the tag for automated ones.
-func (c *Client) SendAsHuman(ctx context.Context, out channel.Outbound) (channel.SendResult, error) {
-	return c.send(ctx, out, true)
-}
-
-// SendCards sends cards as a generic template (a carousel when there are
-// several) to the user at to: 1 to 10 cards, each with a title of at most
-// 80 characters and at least one of a subtitle, picture, URL or button,
-// subtitles of at most 80 characters, at most 3 buttons with titles of at
-// most 20 characters, URLs over http or https. A tapped postback button
-// comes back as a [channel.ReplyPostback] reply. It keeps to the window,
-// the limits and the retries as [Client.Send] does.
-func (c *Client) SendCards(ctx context.Context, to channel.Address, cards []Card) (channel.SendResult, error) {
-	if err := c.checkAddress(to); err != nil {
+	if err := out.Validate(); err != nil {
 		return channel.SendResult{}, err
 	}
-	msg, err := buildCards(cards)
+	if err := c.checkAddress(out.To); err != nil {
+		return channel.SendResult{}, err
+	}
+	parts, err := build(out)
 	if err != nil {
 		return channel.SendResult{}, err
 	}
-	return c.deliver(ctx, to, []part{{msg: msg}}, false)
+	return c.deliver(ctx, out.To, parts, out.Human)
 }
 
 // part is one request of a send.
@@ -210,20 +175,6 @@ func (c *Client) checkAddress(to channel.Address) error {
 		return invalidf("the user must be an Instagram-scoped id (IGSID)")
 	}
 	return nil
-}
-
-func (c *Client) send(ctx context.Context, out channel.Outbound, human bool) (channel.SendResult, error) {
-	if err := out.Validate(); err != nil {
-		return channel.SendResult{}, err
-	}
-	if err := c.checkAddress(out.To); err != nil {
-		return channel.SendResult{}, err
-	}
-	parts, err := build(out)
-	if err != nil {
-		return channel.SendResult{}, err
-	}
-	return c.deliver(ctx, out.To, parts, human)
 }
 
 // windowTag returns the tag a message to to needs, or ErrWindowClosed when
@@ -354,9 +305,19 @@ func build(out channel.Outbound) ([]part, error) {
 	case channel.OutInteractive:
 		in := out.Interactive
 		if in.List != nil {
-			return buildList(in, string(out.Text))
+			return buildList(out)
 		}
 		return buildQuickReplies(in, string(out.Text))
+	case channel.OutCards:
+		tpl, err := buildCards(out.Cards)
+		if err != nil {
+			return nil, err
+		}
+		var parts []part
+		if out.Text != "" {
+			parts = textParts(string(out.Text))
+		}
+		return append(parts, part{msg: tpl}), nil
 	}
 	return nil, unsupportedf("cannot send a message of kind %q", out.Kind())
 }
@@ -402,19 +363,26 @@ func buildQuickReplies(in *channel.Interactive, body string) ([]part, error) {
 	return []part{{msg: msg}}, nil
 }
 
-func buildList(in *channel.Interactive, body string) ([]part, error) {
+// buildList sends the list out.Interactive.List as its body text and the
+// rows as cards.
+func buildList(out channel.Outbound) ([]part, error) {
+	in := out.Interactive
 	l := in.List
-	var cards []Card
+	var cards []channel.Card
 	for _, s := range l.Sections {
 		for _, r := range s.Rows {
-			cards = append(cards, Card{Title: r.Title, Subtitle: r.Description, Buttons: []CardButton{{Title: l.Button, Payload: r.ID}}})
+			cards = append(cards, channel.Card{Title: r.Title, Subtitle: r.Description, Buttons: []channel.CardButton{{Title: l.Button, Payload: r.ID}}})
 		}
+	}
+	// The rows become cards, held to the limits of cards.
+	if err := (channel.Outbound{To: out.To, Cards: cards}).Validate(); err != nil {
+		return nil, fmt.Errorf("instagram: list rows as cards: %w", err)
 	}
 	tpl, err := buildCards(cards)
 	if err != nil {
 		return nil, err
 	}
-	text := body
+	text := string(out.Text)
 	if in.Header != "" {
 		text = in.Header + "\n\n" + text
 	}
@@ -424,29 +392,14 @@ func buildList(in *channel.Interactive, body string) ([]part, error) {
 	return append(textParts(text), part{msg: tpl}), nil
 }
 
-func buildCards(cards []Card) (wireMessage, error) {
-	if len(cards) == 0 {
-		return wireMessage{}, invalidf("a generic template needs at least one card")
-	}
-	if len(cards) > maxCards {
-		return wireMessage{}, invalidf("%d cards, more than %d", len(cards), maxCards)
-	}
+// buildCards returns the generic template that shows cards, which
+// [channel.Outbound.Validate] has checked, after checking Instagram's own
+// limits.
+func buildCards(cards []channel.Card) (wireMessage, error) {
 	payload := wirePayload{TemplateType: "generic", Elements: make([]wireElement, 0, len(cards))}
 	for i, cd := range cards {
-		if cd.Title == "" {
-			return wireMessage{}, invalidf("card %d needs a title", i)
-		}
-		if n := utf8.RuneCountInString(cd.Title); n > maxCardTitle {
-			return wireMessage{}, invalidf("card %d title is %d characters, more than %d", i, n, maxCardTitle)
-		}
-		if n := utf8.RuneCountInString(cd.Subtitle); n > maxCardSubtitle {
-			return wireMessage{}, invalidf("card %d subtitle is %d characters, more than %d", i, n, maxCardSubtitle)
-		}
 		if cd.Subtitle == "" && cd.ImageURL == "" && cd.URL == "" && len(cd.Buttons) == 0 {
 			return wireMessage{}, invalidf("card %d needs a subtitle, picture, url or button besides its title", i)
-		}
-		if len(cd.Buttons) > maxCardButtons {
-			return wireMessage{}, invalidf("card %d has %d buttons, more than %d", i, len(cd.Buttons), maxCardButtons)
 		}
 		e := wireElement{Title: cd.Title, Subtitle: cd.Subtitle, ImageURL: cd.ImageURL}
 		if cd.ImageURL != "" && !isHTTP(cd.ImageURL) {
@@ -459,26 +412,20 @@ func buildCards(cards []Card) (wireMessage, error) {
 			e.DefaultAction = &wireAction{Type: "web_url", URL: cd.URL}
 		}
 		for j, b := range cd.Buttons {
-			if b.Title == "" {
-				return wireMessage{}, invalidf("card %d button %d needs a title", i, j)
-			}
 			if n := utf8.RuneCountInString(b.Title); n > maxCardButtonText {
 				return wireMessage{}, invalidf("card %d button %d title is %d characters, more than %d", i, j, n, maxCardButtonText)
 			}
-			switch {
-			case b.Payload != "" && b.URL == "":
+			if b.Payload != "" {
 				if len(b.Payload) > maxPayload {
 					return wireMessage{}, invalidf("card %d button %d payload is %d bytes, more than %d", i, j, len(b.Payload), maxPayload)
 				}
 				e.Buttons = append(e.Buttons, wireButton{Type: "postback", Title: b.Title, Payload: b.Payload})
-			case b.URL != "" && b.Payload == "":
-				if !isHTTP(b.URL) {
-					return wireMessage{}, invalidf("card %d button %d url must be an http or https URL", i, j)
-				}
-				e.Buttons = append(e.Buttons, wireButton{Type: "web_url", Title: b.Title, URL: b.URL})
-			default:
-				return wireMessage{}, invalidf("card %d button %d needs either a payload or a url", i, j)
+				continue
 			}
+			if !isHTTP(b.URL) {
+				return wireMessage{}, invalidf("card %d button %d url must be an http or https URL", i, j)
+			}
+			e.Buttons = append(e.Buttons, wireButton{Type: "web_url", Title: b.Title, URL: b.URL})
 		}
 		payload.Elements = append(payload.Elements, e)
 	}

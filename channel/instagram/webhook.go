@@ -70,8 +70,8 @@ type WebhookHooks struct {
 
 // Echo is the echo of a message the business sent.
 type Echo struct {
-	// Message is the message in channel form. Its From is the
-	// conversation's address, the customer it was sent to, not its
+	// Message is the message in channel form, with Echo set. Its From is
+	// the conversation's address, the customer it was sent to, not its
 	// author.
 	Message channel.Message
 	// AppID is the id of the app that sent it, when Meta says; empty for

@@ -232,8 +232,8 @@ func TestWebhookEchoes(t *testing.T) {
 	require.Len(t, recv.Calls(), 1)
 	assert.Empty(t, recv.Calls()[0].Messages, "an echo is never a customer message: the agent must not answer it")
 	assert.Equal(t, []instagram.Echo{{Message: msg("aWdfZAG1fOUT0003", channel.TypeText, func(m *channel.Message) {
-		m.Text = "Thanks! It ships tomorrow."
-	})}}, echoes, "the echo is given to the hook, addressed to the conversation's customer")
+		m.Text, m.Echo = "Thanks! It ships tomorrow.", true
+	})}}, echoes, "the echo is given to the hook, marked as an echo, addressed to the conversation's customer")
 	require.Len(t, deliveries, 1)
 	assert.Equal(t, instagram.DeliveryInfo{HTTPStatus: 200, Statuses: 1, Echoes: 1, Duration: deliveries[0].Duration}, deliveries[0])
 }
