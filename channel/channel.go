@@ -89,6 +89,17 @@ type Receiver interface {
 	Receive(ctx context.Context, in Inbound) error
 }
 
+// EchoRecorder is implemented by receivers that record echoes: messages
+// the business sent from another app or inbox, which the provider reports
+// back ([Message.Echo] set). The agent implements it. A channel's webhook
+// that reports echoes hands each to its receiver's RecordEcho, when the
+// receiver has one, before it acknowledges the delivery; on error it does
+// not acknowledge, so that the provider delivers again. Recording an echo
+// twice records it once; an echo is never answered by the AI.
+type EchoRecorder interface {
+	RecordEcho(ctx context.Context, m Message) error
+}
+
 // Inbound is what one delivery from a provider carries: a webhook POST may
 // batch many messages and statuses.
 type Inbound struct {

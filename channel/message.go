@@ -64,8 +64,8 @@ type Message struct {
 	// Echo marks an echo of the business's own message, sent from another
 	// app or inbox (a person answering in the Instagram app); From is then
 	// the customer it went to. An echo is recorded, never answered by the
-	// AI. Adapters set it on the echoes they report; they do not hand
-	// echoes to a [Receiver] (Instagram gives them to a hook instead).
+	// AI. Adapters set it on the echoes they report; they hand echoes to
+	// their receiver's [EchoRecorder], never to [Receiver.Receive].
 	Echo bool `json:"echo,omitempty"`
 	// Errors are problems the provider reports with this message (for
 	// example why its type is unsupported).

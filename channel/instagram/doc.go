@@ -66,9 +66,10 @@
 //   - read (messaging_seen) and delivery events: [channel.Status] values,
 //     Read and Delivered, of the business's message they name.
 //   - echoes (is_echo) of the business's own messages are never handed over
-//     as messages: each becomes a Sent status of its message, and is given
-//     to WebhookHooks.Echo, with [channel.Message.Echo] set, where the host
-//     records messages people sent from the Instagram app.
+//     as messages: each becomes a Sent status of its message, is recorded
+//     through the receiver's [channel.EchoRecorder] (the agent keeps what
+//     people sent from the Instagram app in the conversation, unanswered),
+//     and is given to WebhookHooks.Echo, with [channel.Message.Echo] set.
 //
 // # Concurrency
 //

@@ -166,9 +166,25 @@ func TestEndToEnd(t *testing.T) {
 
 func TestEndToEndEchoOfAPersonIsNotAnswered(t *testing.T) {
 	b := newBot(t, llmtest.NewScripted(llmtest.Reply("should not be sent")))
-	b.deliver(t, instagramtest.EchoDelivery(string(tenant), igsid, "aWdfZAG1fHUMAN01", "Hi, Ana from the shop here", time.Now()))
+	echo := instagramtest.EchoDelivery(string(tenant), igsid, "aWdfZAG1fHUMAN01", "Hi, Ana from the shop here", time.Now())
+	b.deliver(t, echo)
 	st := wait(t, b.statuses)
 	assert.Zero(t, st.Message, "a message this agent did not send: nothing to update")
+	b.deliver(t, echo) // Meta delivers at least once
+	wait(t, b.statuses)
+
+	// What the person sent is in the conversation, once, as the
+	// business's message already sent.
+	conv, err := b.store.OpenConversation(t.Context(), channel.Address{Channel: channel.Instagram, Tenant: tenant, User: igsid})
+	require.NoError(t, err)
+	hist, err := b.store.History(t.Context(), tenant, conv.ID, store.HistoryQuery{})
+	require.NoError(t, err)
+	require.Len(t, hist, 1, "recorded once, redelivery included")
+	assert.Equal(t, store.Operator, hist[0].Role)
+	require.NotNil(t, hist[0].Outbound)
+	assert.Equal(t, channel.Text("Hi, Ana from the shop here"), hist[0].Outbound.Text)
+	assert.Equal(t, channel.MessageID("aWdfZAG1fHUMAN01"), hist[0].ProviderID)
+	assert.Equal(t, channel.Sent, hist[0].Delivery.State)
 	sctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, b.agent.Shutdown(sctx))
@@ -176,7 +192,7 @@ func TestEndToEndEchoOfAPersonIsNotAnswered(t *testing.T) {
 	assert.Zero(t, b.agent.Stats().Answered)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	require.Len(t, b.echoes, 1)
+	require.Len(t, b.echoes, 2, "the hook sees every delivery of the echo")
 	assert.Equal(t, channel.Text("Hi, Ana from the shop here"), b.echoes[0].Message.Text)
 }
 

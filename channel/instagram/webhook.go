@@ -58,8 +58,11 @@ type WebhookHooks struct {
 	// this app, another app, or a person in the Instagram app. Echoes are
 	// not handed to the receiver as messages (they are not the customer's
 	// and must not be answered); each is handed over as a Sent status of
-	// its message instead. Record the echo here to keep messages a person
-	// sent from the Instagram app in the conversation's history.
+	// its message instead. When the receiver is a [channel.EchoRecorder]
+	// (the agent is), each echo is also recorded there, before the
+	// delivery is acknowledged, so that what a person sent from the
+	// Instagram app is in the conversation's history; this hook sees
+	// every echo besides, with the id of the app that sent it.
 	Echo func(Echo)
 	// Ignored is called for each part of a delivery that carries nothing
 	// for the receiver.
@@ -242,6 +245,14 @@ func (wh *Webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			// recognizes what it recorded already.
 			refuse(http.StatusServiceUnavailable, fmt.Errorf("instagram: receiver: %w", err), slog.LevelWarn)
 			return
+		}
+	}
+	if er, ok := wh.recv.(channel.EchoRecorder); ok {
+		for _, e := range echoes {
+			if err := er.RecordEcho(ctx, e.Message); err != nil {
+				refuse(http.StatusServiceUnavailable, fmt.Errorf("instagram: recording an echo: %w", err), slog.LevelWarn)
+				return
+			}
 		}
 	}
 	if wh.client != nil {
