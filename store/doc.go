@@ -18,6 +18,15 @@
 // message are kept by the optional [Tagger]. Both belong to the subject:
 // erasing the subject erases them.
 //
+// Optional capabilities ([Purger], [Eraser], [Exporter], [Leaser],
+// [ConversationLister], [TicketSystem], [Tagger]) are separate interfaces.
+// Find them with [Capability], which looks through stores that wrap
+// another ([Wrapper], such as store/sealed) the way [errors.As] looks
+// through wrapped errors, so that a wrapper reports only what the store it
+// wraps can do. A store that wraps another implements [Wrapper], the
+// methods of each capability it forwards, and, when a capability needs
+// more of the inner store than that capability, [PartialWrapper].
+//
 // Adapters: store/memory (the reference implementation and test double),
 // store/sqlite (embedded default) and store/postgres (several instances).
 //

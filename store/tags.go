@@ -39,7 +39,8 @@ type Tags struct {
 	Time time.Time `json:"time,omitzero"`
 }
 
-// MaxTagValue is the longest value of a field of [Tags], in bytes.
+// MaxTagValue is the longest value of a field of [Tags], in bytes (a
+// sealed value may be as long as [SealedLimit] of it).
 const MaxTagValue = 500
 
 // Check returns an error wrapping [ErrInvalid] when t cannot be stored:
@@ -49,7 +50,7 @@ func (t Tags) Check() error {
 		return fmt.Errorf("store: tags: empty intent: %w", ErrInvalid)
 	}
 	for _, v := range []string{t.Intent, string(t.Sentiment), t.OrderNumber, t.Product, t.Email, t.Date, t.Source} {
-		if len(v) > MaxTagValue {
+		if !within(v, MaxTagValue) {
 			return fmt.Errorf("store: tags: value too long: %w", ErrInvalid)
 		}
 	}

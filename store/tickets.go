@@ -57,7 +57,8 @@ func (s TicketStatus) Valid() bool {
 	return false
 }
 
-// Limits on the text of tickets, in bytes. Longer values are [ErrInvalid].
+// Limits on the text of tickets, in bytes. Longer values are [ErrInvalid]
+// (a sealed value may be as long as [SealedLimit] of its limit).
 const (
 	MaxTicketTitle   = 200
 	MaxTicketSummary = 4000
@@ -125,7 +126,7 @@ func (n NewTicket) Check() error {
 		return fmt.Errorf("store: ticket: tenant and subject are required: %w", ErrInvalid)
 	case strings.TrimSpace(n.Title) == "":
 		return fmt.Errorf("store: ticket: empty title: %w", ErrInvalid)
-	case len(n.Title) > MaxTicketTitle || len(n.Summary) > MaxTicketSummary:
+	case !within(n.Title, MaxTicketTitle) || !within(n.Summary, MaxTicketSummary):
 		return fmt.Errorf("store: ticket: title or summary too long: %w", ErrInvalid)
 	case n.Status != "" && !n.Status.Valid():
 		return fmt.Errorf("store: ticket: unknown status: %w", ErrInvalid)
@@ -139,7 +140,7 @@ func CheckNote(n TicketNote) error {
 	switch {
 	case strings.TrimSpace(n.Author) == "" || strings.TrimSpace(n.Text) == "":
 		return fmt.Errorf("store: ticket note: empty author or text: %w", ErrInvalid)
-	case len(n.Text) > MaxTicketNote || len(n.Author) > MaxTicketTitle:
+	case !within(n.Text, MaxTicketNote) || len(n.Author) > MaxTicketTitle:
 		return fmt.Errorf("store: ticket note: too long: %w", ErrInvalid)
 	}
 	return nil

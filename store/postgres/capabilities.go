@@ -293,10 +293,12 @@ func (s *Store) Release(ctx context.Context, tenant channel.TenantID, conv store
 
 // leasePending leases to $1 until $3 up to $4 conversations with pending
 // inbound records and no lease of another owner unexpired at $2, oldest
-// pending record first. Conversation rows locked by another transaction
-// (another LeasePending, or an append in progress) are skipped, not
-// waited for; the lease upsert's guard keeps the sets disjoint even when
-// a lease committed after this statement's snapshot.
+// pending record first, leaving out the conversations in $5. Conversation
+// rows locked by another transaction (another LeasePending, or an append
+// in progress) are skipped, not waited for; the lease upsert's guard keeps
+// the sets disjoint even when a lease committed after this statement's
+// snapshot. It returns every candidate, with a null until for those whose
+// lease another owner committed first.
 const leasePending = `WITH cand AS (
 	SELECT c.id, c.tenant, p.first
 	FROM (
@@ -307,7 +309,7 @@ const leasePending = `WITH cand AS (
 	JOIN wagent.conversations c ON c.id = p.conversation_id
 	WHERE NOT EXISTS (
 		SELECT FROM wagent.leases l WHERE l.conversation_id = c.id AND l.owner <> $1 AND l.until > $2
-	)
+	) AND c.id <> ALL($5::bigint[])
 	ORDER BY p.first
 	LIMIT $4
 	FOR NO KEY UPDATE OF c SKIP LOCKED
@@ -316,17 +318,23 @@ const leasePending = `WITH cand AS (
 	SELECT id, tenant, $1, $3 FROM cand
 	ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
 	WHERE l.owner = excluded.owner OR l.until <= $2
-	RETURNING l.conversation_id, l.tenant, l.until
+	RETURNING l.conversation_id, l.until
 )
-SELECT up.tenant, up.conversation_id, up.until FROM up JOIN cand ON cand.id = up.conversation_id
+SELECT cand.tenant, cand.id, up.until FROM cand LEFT JOIN up ON up.conversation_id = cand.id
 ORDER BY cand.first`
 
-// LeasePending implements [store.Leaser]. It is one statement: it locks
-// candidate conversations with FOR UPDATE SKIP LOCKED, so that instances
-// calling at once never wait for each other and get disjoint sets, and
-// upserts their leases. The leases returned include conversations owner
-// already held, renewed. It returns [store.ErrInvalid] for an empty owner,
-// a duration or a limit that is not positive.
+// leaseRounds bounds the statements one LeasePending runs.
+const leaseRounds = 4
+
+// LeasePending implements [store.Leaser]. Each round is one statement: it
+// locks candidate conversations with FOR UPDATE SKIP LOCKED, so that
+// instances calling at once never wait for each other and get disjoint
+// sets, and upserts their leases. A candidate another instance leased
+// after the statement's snapshot was taken is lost to it; then another
+// round, with a fresh snapshot, leases what is left, up to limit in all.
+// The leases returned include conversations owner already held, renewed.
+// It returns [store.ErrInvalid] for an empty owner, a duration or a limit
+// that is not positive.
 func (s *Store) LeasePending(ctx context.Context, owner string, d time.Duration, limit int) ([]store.Lease, error) {
 	const op = "lease pending"
 	if err := s.start(ctx, op); err != nil {
@@ -335,23 +343,35 @@ func (s *Store) LeasePending(ctx context.Context, owner string, d time.Duration,
 	if owner == "" || d <= 0 || limit <= 0 {
 		return nil, fmt.Errorf("postgres: %s: owner, a positive duration and a positive limit required: %w", op, store.ErrInvalid)
 	}
-	now := s.clock()
-	rows, err := s.pool.Query(ctx, s.sql(leasePending), owner, now, micro(now.Add(d)), int64(limit))
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	leases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Lease, error) {
+	var leases []store.Lease
+	taken := []int64{}
+	for range leaseRounds {
+		now := s.clock()
+		rows, err := s.pool.Query(ctx, s.sql(leasePending), owner, now, micro(now.Add(d)), int64(limit-len(leases)), taken)
+		if err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		lost := 0
 		var l store.Lease
 		var tenant string
 		var conv int64
-		if err := r.Scan(&tenant, &conv, &l.Until); err != nil {
-			return l, err
+		var until *time.Time
+		_, err = pgx.ForEachRow(rows, []any{&tenant, &conv, &until}, func() error {
+			taken = append(taken, conv)
+			if until == nil {
+				lost++
+				return nil
+			}
+			l = store.Lease{Tenant: channel.TenantID(tenant), Conversation: conversationID(conv), Owner: owner, Until: until.UTC()}
+			leases = append(leases, l)
+			return nil
+		})
+		if err != nil {
+			return nil, s.fail(ctx, op, err)
 		}
-		l.Tenant, l.Conversation, l.Owner, l.Until = channel.TenantID(tenant), conversationID(conv), owner, l.Until.UTC()
-		return l, nil
-	})
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
+		if lost == 0 || len(leases) >= limit {
+			break
+		}
 	}
 	return leases, nil
 }

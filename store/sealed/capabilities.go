@@ -10,132 +10,60 @@ import (
 	"github.com/wagent/wagent/store"
 )
 
-// Capable returns s as a [store.ConversationStore] that also implements
-// exactly the optional capabilities of the inner store among
-// [store.Purger], [store.Eraser], [store.Exporter] and [store.Leaser], so
-// that code discovering them by type assertion finds what the inner store
-// can do and nothing else. Hand this value, not s, to the agent and the
-// privacy engine.
-//
-// Eraser is among them only when the inner store implements both Eraser
-// and Exporter: destroying a subject's data key needs the subject's blind
-// address, which only an export tells.
-func (s *Store) Capable() store.ConversationStore {
-	type (
-		C = *Store
-		P = purger
-		E = eraser
-		X = exporter
-		L = leaser
-	)
-	p, e, x, l := purger{s}, eraser{s}, exporter{s}, leaser{s}
-	mask := 0
-	if s.purger != nil {
-		mask |= 1
+var (
+	_ store.PartialWrapper     = (*Store)(nil)
+	_ store.Purger             = (*Store)(nil)
+	_ store.Eraser             = (*Store)(nil)
+	_ store.Exporter           = (*Store)(nil)
+	_ store.Leaser             = (*Store)(nil)
+	_ store.ConversationLister = (*Store)(nil)
+	_ store.TicketSystem       = (*Store)(nil)
+	_ store.Tagger             = (*Store)(nil)
+)
+
+// Unwrap implements [store.Wrapper]: it returns the inner store, so that
+// [store.Capability] finds the optional capabilities that s really has,
+// those of the inner store.
+func (s *Store) Unwrap() store.ConversationStore { return s.inner }
+
+// Provides implements [store.PartialWrapper]: s is a [store.Eraser] only
+// when the inner store is an Eraser and an [store.Exporter], because
+// destroying a subject's data key needs the subject's blind address,
+// which only an export tells. Every other capability s has when the inner
+// store has it.
+func (s *Store) Provides(capability any) bool {
+	if _, ok := capability.(*store.Eraser); ok {
+		return s.exporter != nil
 	}
-	if s.eraser != nil && s.exporter != nil {
-		mask |= 2
-	}
-	if s.exporter != nil {
-		mask |= 4
-	}
-	if s.leaser != nil {
-		mask |= 8
-	}
-	switch mask {
-	case 1:
-		return struct {
-			C
-			P
-		}{s, p}
-	case 4:
-		return struct {
-			C
-			X
-		}{s, x}
-	case 5:
-		return struct {
-			C
-			P
-			X
-		}{s, p, x}
-	case 6:
-		return struct {
-			C
-			E
-			X
-		}{s, e, x}
-	case 7:
-		return struct {
-			C
-			P
-			E
-			X
-		}{s, p, e, x}
-	case 8:
-		return struct {
-			C
-			L
-		}{s, l}
-	case 9:
-		return struct {
-			C
-			P
-			L
-		}{s, p, l}
-	case 12:
-		return struct {
-			C
-			X
-			L
-		}{s, x, l}
-	case 13:
-		return struct {
-			C
-			P
-			X
-			L
-		}{s, p, x, l}
-	case 14:
-		return struct {
-			C
-			E
-			X
-			L
-		}{s, e, x, l}
-	case 15:
-		return struct {
-			C
-			P
-			E
-			X
-			L
-		}{s, p, e, x, l}
-	}
-	return struct{ C }{s} // mask 0: Eraser (2) never comes without Exporter (4)
+	return true
 }
 
-type purger struct{ s *Store }
+// unsupported is the error of a capability method whose capability the
+// inner store lacks.
+func unsupported(op, capability string) error {
+	return fmt.Errorf("sealed: %s: the inner store is not a store.%s: %w", op, capability, errors.ErrUnsupported)
+}
 
 // Purge implements [store.Purger]: the inner store purges the sealed
 // records by the same rule ([store.Message.WithoutContent],
 // [store.Message.WithoutMedia]), because the sealed content and media
 // references stay in the fields those rules clear.
-func (p purger) Purge(ctx context.Context, q store.PurgeQuery) (store.PurgeResult, error) {
-	return p.s.purger.Purge(ctx, q)
+func (s *Store) Purge(ctx context.Context, q store.PurgeQuery) (store.PurgeResult, error) {
+	if s.purger == nil {
+		return store.PurgeResult{}, unsupported("purge", "Purger")
+	}
+	return s.purger.Purge(ctx, q)
 }
-
-type eraser struct{ s *Store }
 
 // Erase implements [store.Eraser]: it erases the subject in the inner
-// store, then destroys the subject's data key, so that every copy of the
-// subject's sealed records (a backup of the database, a replica that
-// missed the erasure) can no longer be opened.
-func (e eraser) Erase(ctx context.Context, tenant channel.TenantID, subject store.SubjectID) (store.Erased, error) {
-	return e.s.erase(ctx, tenant, subject)
-}
-
-func (s *Store) erase(ctx context.Context, tenant channel.TenantID, subject store.SubjectID) (store.Erased, error) {
+// store (its records, tickets and tags), then destroys the subject's data
+// key, so that every copy of what was sealed for the subject (a backup of
+// the database, a replica that missed the erasure) can no longer be
+// opened. It needs the inner store to be an Eraser and an Exporter.
+func (s *Store) Erase(ctx context.Context, tenant channel.TenantID, subject store.SubjectID) (store.Erased, error) {
+	if s.eraser == nil || s.exporter == nil {
+		return store.Erased{}, unsupported("erase", "Eraser and store.Exporter")
+	}
 	if err := ctx.Err(); err != nil {
 		return store.Erased{}, fmt.Errorf("sealed: erase: %w", err)
 	}
@@ -166,15 +94,16 @@ func (s *Store) erase(ctx context.Context, tenant channel.TenantID, subject stor
 	return n, nil
 }
 
-type exporter struct{ s *Store }
-
 // Export implements [store.Exporter]: the subject's records, opened.
-func (x exporter) Export(ctx context.Context, tenant channel.TenantID, subject store.SubjectID) (store.Export, error) {
-	ex, err := x.s.exporter.Export(ctx, tenant, subject)
+func (s *Store) Export(ctx context.Context, tenant channel.TenantID, subject store.SubjectID) (store.Export, error) {
+	if s.exporter == nil {
+		return store.Export{}, unsupported("export", "Exporter")
+	}
+	ex, err := s.exporter.Export(ctx, tenant, subject)
 	if err != nil {
 		return store.Export{}, err
 	}
-	r := x.s.resolver(ctx, nil)
+	r := s.resolver(ctx, nil)
 	if ex.Subject, err = r.openSubject(ex.Subject); err != nil {
 		return store.Export{}, openError(err)
 	}
@@ -189,21 +118,48 @@ func (x exporter) Export(ctx context.Context, tenant channel.TenantID, subject s
 	return ex, nil
 }
 
-type leaser struct{ s *Store }
-
 // Lease implements [store.Leaser]; leases hold no personal data.
-func (l leaser) Lease(ctx context.Context, tenant channel.TenantID, conv store.ConversationID, owner string, d time.Duration) (bool, error) {
-	return l.s.leaser.Lease(ctx, tenant, conv, owner, d)
+func (s *Store) Lease(ctx context.Context, tenant channel.TenantID, conv store.ConversationID, owner string, d time.Duration) (bool, error) {
+	if s.leaser == nil {
+		return false, unsupported("lease", "Leaser")
+	}
+	return s.leaser.Lease(ctx, tenant, conv, owner, d)
 }
 
 // Release implements [store.Leaser].
-func (l leaser) Release(ctx context.Context, tenant channel.TenantID, conv store.ConversationID, owner string) error {
-	return l.s.leaser.Release(ctx, tenant, conv, owner)
+func (s *Store) Release(ctx context.Context, tenant channel.TenantID, conv store.ConversationID, owner string) error {
+	if s.leaser == nil {
+		return unsupported("release", "Leaser")
+	}
+	return s.leaser.Release(ctx, tenant, conv, owner)
 }
 
 // LeasePending implements [store.Leaser].
-func (l leaser) LeasePending(ctx context.Context, owner string, d time.Duration, limit int) ([]store.Lease, error) {
-	return l.s.leaser.LeasePending(ctx, owner, d, limit)
+func (s *Store) LeasePending(ctx context.Context, owner string, d time.Duration, limit int) ([]store.Lease, error) {
+	if s.leaser == nil {
+		return nil, unsupported("lease pending", "Leaser")
+	}
+	return s.leaser.LeasePending(ctx, owner, d, limit)
+}
+
+// Conversations implements [store.ConversationLister]. The query's
+// conditions (tenant, owner, operator, activity) are all in clear in the
+// inner store; the conversations come back with their real addresses.
+func (s *Store) Conversations(ctx context.Context, q store.ConversationQuery) ([]store.Conversation, error) {
+	if s.lister == nil {
+		return nil, unsupported("conversations", "ConversationLister")
+	}
+	cs, err := s.lister.Conversations(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	r := s.resolver(ctx, nil)
+	for i, c := range cs {
+		if cs[i], err = r.openConversation(c); err != nil {
+			return nil, openError(err)
+		}
+	}
+	return cs, nil
 }
 
 // Rotate rewraps the data key of the subject at addr with the keyring's

@@ -18,12 +18,14 @@ import (
 
 // A sealed value is kept in a string field of the inner record as this
 // prefix and the unpadded base64url envelope.
-const prefix = "wgs1:"
+const prefix = store.SealedPrefix
 
 // Fields of the bindings. Each sealed value is bound to its tenant, to
 // one of these and to its row: the provider's message id for inbound
 // messages, the conversation for other records, the subject for
-// profiles. A value moved to another place fails to open.
+// profiles and the title and summary of tickets, the ticket number for
+// ticket notes, the record id for tags. A value moved to another place
+// fails to open.
 const (
 	fieldInbound      = "inbound"
 	fieldInboundMedia = "inbound.media"
@@ -35,6 +37,13 @@ const (
 	fieldName         = "profile.name"
 	fieldUsername     = "profile.username"
 	fieldLocale       = "profile.locale"
+	fieldTicketTitle  = "ticket.title"
+	fieldTicketSum    = "ticket.summary"
+	fieldTicketNote   = "ticket.note"
+	fieldTagOrder     = "tags.order_number"
+	fieldTagProduct   = "tags.product"
+	fieldTagEmail     = "tags.email"
+	fieldTagDate      = "tags.date"
 )
 
 // errNotSealed: a field of the inner record that should hold a sealed
@@ -106,22 +115,11 @@ func sealString(key *seal.DataKey, v string, b seal.Binding) string {
 // open returns the plaintext of the sealed text form s, opened with the
 // key the envelope names (in tenant).
 func (r *resolver) open(s string, b seal.Binding) ([]byte, error) {
-	rest, ok := strings.CutPrefix(s, prefix)
-	if !ok {
-		return nil, fmt.Errorf("%w (%s)", errNotSealed, b.Field)
-	}
-	env, err := base64.RawURLEncoding.DecodeString(rest)
+	env, id, err := parseSealed(s, b.Field)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", errNotSealed, b.Field)
+		return nil, err
 	}
-	e, err := seal.ParseEnvelope(env)
-	if err != nil {
-		return nil, fmt.Errorf("sealed: open %s: %w", b.Field, err)
-	}
-	if e.Kind != seal.KindDataKey {
-		return nil, fmt.Errorf("sealed: open %s: not sealed by a data key: %w", b.Field, seal.ErrMalformed)
-	}
-	key, err := r.key(channel.TenantID(b.Tenant), e.KeyID)
+	key, err := r.key(channel.TenantID(b.Tenant), id)
 	if err != nil {
 		return nil, fmt.Errorf("sealed: open %s: %w", b.Field, openError(err))
 	}
@@ -130,6 +128,37 @@ func (r *resolver) open(s string, b seal.Binding) ([]byte, error) {
 		return nil, fmt.Errorf("sealed: open %s: %w", b.Field, err)
 	}
 	return pt, nil
+}
+
+// parseSealed returns the envelope in the text form s of field, and the
+// id of the data key that sealed it: the blind user id of the subject it
+// belongs to.
+func parseSealed(s, field string) ([]byte, string, error) {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return nil, "", fmt.Errorf("%w (%s)", errNotSealed, field)
+	}
+	env, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w (%s)", errNotSealed, field)
+	}
+	e, err := seal.ParseEnvelope(env)
+	if err != nil {
+		return nil, "", fmt.Errorf("sealed: open %s: %w", field, err)
+	}
+	if e.Kind != seal.KindDataKey {
+		return nil, "", fmt.Errorf("sealed: open %s: not sealed by a data key: %w", field, seal.ErrMalformed)
+	}
+	return env, e.KeyID, nil
+}
+
+// openString returns the plaintext of the text form s as a string.
+func (r *resolver) openString(s string, b seal.Binding) (string, error) {
+	pt, err := r.open(s, b)
+	if err != nil {
+		return "", err
+	}
+	return string(pt), nil
 }
 
 func (r *resolver) openJSON(s string, b seal.Binding, v any) error {

@@ -20,7 +20,11 @@
 //     their inline media or URL, apart;
 //   - outbound messages (text, interactive, template, location...) and
 //     their media and template header media, apart;
-//   - the subject's profile: name and phone together, user name, locale.
+//   - the subject's profile: name and phone together, user name, locale;
+//   - support tickets ([store.TicketSystem]): the title, the summary and
+//     the text of each note, apart;
+//   - tags ([store.Tagger]): the values extracted from a message (order
+//     number, product, email, date), one by one.
 //
 // The user id of every address (Conversation.Address, Subject.Address,
 // Inbound.From, Outbound.To) and the profile phone are replaced by their
@@ -33,20 +37,32 @@
 // inner store must query: tenants, channels, record and conversation and
 // subject ids, provider message ids, roles, turns, times, message and
 // media kinds, processing and delivery states, provider error codes,
-// correlation values, handoff state and leases. Each sealed piece lies in
+// correlation values, handoff state and leases, ticket numbers, statuses
+// and note authors (who wrote a note: "customer", "assistant", an
+// operator's name, as in a handoff), and the intent, sentiment and source
+// of tags, which are enumerations the agent configures, not what the
+// customer said. A tag or ticket value left empty stays empty, so the
+// inner store tells which fields were mentioned. Each sealed piece lies in
 // the field that [store.Message.WithoutContent] or
 // [store.Message.WithoutMedia] clears, so the inner store's purges (see
 // [store.Purger]) remove exactly what they remove from plain records.
 //
 // Envelopes are bound to their tenant, their field and their row (the
 // provider id of an inbound message, the conversation of other records,
-// the subject of a profile): a ciphertext copied elsewhere fails to open
-// with [seal.ErrTampered] rather than showing up as someone else's data.
+// the subject of a profile and of a ticket's title and summary, the
+// ticket number of a note, the record of tags): a ciphertext copied
+// elsewhere fails to open with [seal.ErrTampered] rather than showing up
+// as someone else's data.
+//
+// A sealed value is longer than its plaintext, about 4/3 of it plus 105
+// bytes. It begins with [store.SealedPrefix], and the built-in stores keep
+// such a value up to [store.SealedLimit] of their limits, so every
+// plaintext within the limits of package store can be kept sealed.
 //
 // # Erasure and crypto-shredding
 //
-// Erase (through [Store.Capable]) erases the subject in the inner store,
-// then destroys its data key. Every copy of the subject's rows that does
+// Erase erases the subject in the inner store (its conversations,
+// records, tickets and tags), then destroys its data key. Every copy of the subject's rows that does
 // not also hold the key, such as a backup of the data taken before the
 // erasure, can then never be opened again. Keep the key storage apart from
 // the data it protects for this to reach backups (see store/sqlite Keys
@@ -59,17 +75,27 @@
 // nothing) and could not be told apart from a retention purge, whereas
 // such reads only happen on copies of erased data or in a race with an
 // erasure, where failing is right. A listing (History, Pending, Export)
-// that reaches such a record fails as a whole.
+// that reaches such a record fails as a whole; so do a ticket, tags and
+// the listings of tickets and conversations.
 //
 // # Capabilities
 //
-// [Store] implements [store.ConversationStore]. [Store.Capable] returns
-// it with exactly the optional capabilities of the inner store among
-// [store.Purger], [store.Eraser], [store.Exporter] and [store.Leaser], as
-// separate values found by type assertion; hand that value to the agent.
-// Eraser needs the inner store's Exporter as well, to learn the blind
-// address of the subject whose key it destroys. Capabilities added to
-// package store later are not forwarded until this package learns them.
+// [Store] implements [store.ConversationStore] and the methods of every
+// optional capability of package store: [store.Purger], [store.Eraser],
+// [store.Exporter], [store.Leaser], [store.ConversationLister],
+// [store.TicketSystem] and [store.Tagger]. It is a [store.Wrapper], so
+// [store.Capability] finds that it has exactly the capabilities of the
+// inner store; discover them with it, not with a type assertion, which
+// finds them all:
+//
+//	if tickets, ok := store.Capability[store.TicketSystem](s); ok { ... }
+//
+// A method whose capability the inner store lacks returns an error
+// wrapping [errors.ErrUnsupported]. Eraser needs the inner store's
+// Exporter as well, to learn the blind address of the subject whose key
+// it destroys ([Store.Provides] says so to store.Capability), and a
+// ticket created without a conversation needs it to find the subject's
+// data key.
 //
 // # Concurrency
 //
@@ -88,7 +114,8 @@
 // # Errors
 //
 // The inner store's errors are returned as they are ([store.ErrNotFound],
-// [store.ErrInvalid], [store.ErrClosed], context errors). Opening a record
+// [store.ErrInvalid], [store.ErrClosed], context errors). A capability the
+// inner store lacks is [errors.ErrUnsupported]. Opening a record
 // may fail with [ErrShredded], [seal.ErrTampered], [seal.ErrKeyUnknown]
 // (the keyring lacks the key that wrapped a data key) or
 // [seal.ErrMalformed] (a value written to the inner store around the

@@ -26,11 +26,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	inner := memory.New(nil)
-	ss, err := sealed.New(inner, ring, &seal.MemoryKeyStorage{}, nil)
+	s, err := sealed.New(inner, ring, &seal.MemoryKeyStorage{}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	s := ss.Capable() // with the inner store's Purger, Eraser, Exporter, Leaser
 
 	customer := channel.Address{Channel: channel.WhatsApp, Tenant: "tienda-sol", User: "51900000001"}
 	a, err := s.AppendInbound(ctx, channel.Message{ID: "wamid.1", From: customer, Type: channel.TypeText,
@@ -47,7 +46,13 @@ func Example() {
 	subj, _ := s.Subject(ctx, customer)
 	fmt.Println(subj.Profile.Name)
 
-	if _, err := s.(store.Eraser).Erase(ctx, customer.Tenant, a.Conversation.Subject); err != nil {
+	// The optional capabilities are the inner store's, found through the
+	// wrapper with store.Capability.
+	eraser, ok := store.Capability[store.Eraser](s)
+	if !ok {
+		log.Fatal("the inner store cannot erase")
+	}
+	if _, err := eraser.Erase(ctx, customer.Tenant, a.Conversation.Subject); err != nil {
 		log.Fatal(err)
 	}
 	_, err = s.Message(ctx, customer.Tenant, a.Message.ID)

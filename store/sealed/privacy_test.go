@@ -28,20 +28,71 @@ import (
 // Personal data the tests look for at rest. ASCII, so that no encoding
 // of the JSON the stores write can hide it from a byte search.
 const (
-	tenant       channel.TenantID = "tienda-sol"
-	phone                         = "51987123456"
-	otherUser                     = "51900000002"
-	bodyText                      = "Quiero devolver la chompa que compre el martes"
-	name                          = "Rosa Mamani Ccori"
-	username                      = "rosita.mamani"
-	mediaURL                      = "https://cdn.example.com/foto-secreta-rosa.jpg"
-	filename                      = "dni-rosa-mamani.pdf"
-	placeName                     = "Casa de Rosa en Surquillo"
-	contactPhone                  = "51911222333"
-	replyText                     = "Tu devolucion 7781 queda registrada"
+	tenant        channel.TenantID = "tienda-sol"
+	phone                          = "51987123456"
+	otherUser                      = "51900000002"
+	bodyText                       = "Quiero devolver la chompa que compre el martes"
+	name                           = "Rosa Mamani Ccori"
+	username                       = "rosita.mamani"
+	mediaURL                       = "https://cdn.example.com/foto-secreta-rosa.jpg"
+	filename                       = "dni-rosa-mamani.pdf"
+	placeName                      = "Casa de Rosa en Surquillo"
+	contactPhone                   = "51911222333"
+	replyText                      = "Tu devolucion 7781 queda registrada"
+	ticketTitle                    = "Devolucion chompa Rosa"
+	ticketSummary                  = "La clienta pide devolver la chompa talla M"
+	ticketNote                     = "Recogeremos la chompa en Surquillo el jueves"
+	tagEmail                       = "rosa.mamani.ccori@example.com"
+	tagOrder                       = "PED-99817"
 )
 
-var needles = []string{phone, bodyText, name, username, mediaURL, filename, placeName, contactPhone, replyText}
+var needles = []string{phone, bodyText, name, username, mediaURL, filename, placeName, contactPhone, replyText,
+	ticketTitle, ticketSummary, ticketNote, tagEmail, tagOrder}
+
+// caseStore is a store with tickets and tags, as the sealed and the
+// built-in stores are.
+type caseStore interface {
+	store.ConversationStore
+	store.TicketSystem
+	store.Tagger
+}
+
+// casework opens a ticket with a note for the conversation of a and tags
+// a's message, with the ticket and tag needles.
+func casework(t *testing.T, s store.ConversationStore, a store.Appended) store.Ticket {
+	t.Helper()
+	ctx := t.Context()
+	cs := s.(caseStore)
+	tk, err := cs.CreateTicket(ctx, store.NewTicket{Tenant: tenant, Subject: a.Conversation.Subject, Conversation: a.Conversation.ID,
+		Title: ticketTitle, Summary: ticketSummary})
+	require.NoError(t, err)
+	tk, err = cs.AddTicketNote(ctx, tenant, tk.Number, store.TicketNote{Author: "assistant", Text: ticketNote})
+	require.NoError(t, err)
+	require.NoError(t, cs.SetTags(ctx, tenant, a.Message.ID, store.Tags{Intent: "return", Sentiment: store.SentimentNeutral,
+		OrderNumber: tagOrder, Product: "chompa", Email: tagEmail, Date: "2026-03-10", Source: "model", Time: t0}))
+	return tk
+}
+
+// checkCasework asserts that s gives back what casework wrote.
+func checkCasework(t *testing.T, s store.ConversationStore, a store.Appended, tk store.Ticket) {
+	t.Helper()
+	ctx := t.Context()
+	cs := s.(caseStore)
+	got, err := cs.Ticket(ctx, tenant, tk.Number)
+	require.NoError(t, err)
+	assert.Equal(t, ticketTitle, got.Title)
+	assert.Equal(t, ticketSummary, got.Summary)
+	require.Len(t, got.Notes, 1)
+	assert.Equal(t, ticketNote, got.Notes[0].Text)
+	list, err := cs.Tickets(ctx, store.TicketQuery{Tenant: tenant, Subject: a.Conversation.Subject})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, got, list[0])
+	tags, err := cs.Tags(ctx, tenant, a.Message.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.Tags{Intent: "return", Sentiment: store.SentimentNeutral, OrderNumber: tagOrder, Product: "chompa",
+		Email: tagEmail, Date: "2026-03-10", Source: "model", Time: t0}, tags)
+}
 
 func from(user string) channel.Address {
 	return channel.Address{Channel: channel.WhatsApp, Tenant: tenant, User: channel.UserID(user)}
@@ -126,7 +177,7 @@ func TestNoPlaintextInSQLiteFile(t *testing.T) {
 	// empty result below means something.
 	plainDir := t.TempDir()
 	plain := openSQLite(t, filepath.Join(plainDir, "plain.db"))
-	personal(t, plain)
+	casework(t, plain, personal(t, plain))
 	require.NoError(t, plain.Close())
 	assert.ElementsMatch(t, needles, findNeedles(t, plainDir), "the unsealed database holds the needles in clear")
 
@@ -136,7 +187,9 @@ func TestNoPlaintextInSQLiteFile(t *testing.T) {
 	ks := &seal.MemoryKeyStorage{}
 	s := wrap(t, inner, ring, ks)
 	a := personal(t, s)
+	tk := casework(t, s, a)
 	checkReadable(t, s, a)
+	checkCasework(t, s, a, tk)
 	// Before the checkpoint the content is in the log, after it in the
 	// database file; look at both moments.
 	assert.Empty(t, findNeedles(t, dir), "the sealed database files (with the write-ahead log) hold no personal data in clear")
@@ -146,7 +199,9 @@ func TestNoPlaintextInSQLiteFile(t *testing.T) {
 	assert.Empty(t, findNeedles(t, dir), "the sealed database file holds no personal data in clear")
 
 	// Reopened, with the same keys, everything is there.
-	checkReadable(t, wrap(t, openSQLite(t, filepath.Join(dir, "sealed.db")), ring, ks), a)
+	again := wrap(t, openSQLite(t, filepath.Join(dir, "sealed.db")), ring, ks)
+	checkReadable(t, again, a)
+	checkCasework(t, again, a, tk)
 }
 
 func TestNoPlaintextInPostgres(t *testing.T) {
@@ -171,7 +226,7 @@ func TestNoPlaintextInPostgres(t *testing.T) {
 
 	// The control: without sealing, the raw rows hold every needle.
 	plain, plainDump := open(t)
-	personal(t, plain)
+	casework(t, plain, personal(t, plain))
 	// bytea columns print as hex, so look for each needle in clear and
 	// in hex.
 	has := func(raw, n string) bool {
@@ -185,7 +240,9 @@ func TestNoPlaintextInPostgres(t *testing.T) {
 	inner, dump := open(t)
 	s := wrap(t, inner, newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{})
 	a := personal(t, s)
+	tk := casework(t, s, a)
 	checkReadable(t, s, a)
+	checkCasework(t, s, a, tk)
 	raw = dump()
 	require.Contains(t, raw, "wamid.p.1", "the dump holds the rows")
 	for _, n := range needles {
@@ -452,6 +509,7 @@ func TestCryptoShred(t *testing.T) {
 	ks := &seal.MemoryKeyStorage{}
 	s := wrap(t, inner, ring, ks)
 	a := personal(t, s)
+	tk := casework(t, s, a)
 	b, err := s.AppendInbound(ctx, channel.Message{ID: "wamid.keep", From: from(otherUser), Time: t0, Type: channel.TypeText, Text: "me quedo"})
 	require.NoError(t, err)
 
@@ -463,6 +521,7 @@ func TestCryptoShred(t *testing.T) {
 	require.NoError(t, os.WriteFile(backupFile, raw, 0o600))
 	backup := wrap(t, openSQLite(t, backupFile), ring, ks)
 	checkReadable(t, backup, a) // the control: before the erasure the backup opens
+	checkCasework(t, backup, a, tk)
 
 	n, err := s.(store.Eraser).Erase(ctx, tenant, a.Conversation.Subject)
 	require.NoError(t, err)
@@ -485,6 +544,17 @@ func TestCryptoShred(t *testing.T) {
 	require.ErrorIs(t, err, sealed.ErrShredded)
 	_, err = backup.Pending(ctx, store.PendingQuery{Tenant: tenant})
 	require.ErrorIs(t, err, sealed.ErrShredded, "a listing that reaches a shredded record fails as a whole")
+	bc := backup.(caseStore)
+	_, err = bc.Ticket(ctx, tenant, tk.Number)
+	require.ErrorIs(t, err, sealed.ErrShredded, "the erased subject's tickets are shredded with its key")
+	_, err = bc.Tickets(ctx, store.TicketQuery{Tenant: tenant, Subject: a.Conversation.Subject})
+	require.ErrorIs(t, err, sealed.ErrShredded)
+	_, err = bc.Tags(ctx, tenant, a.Message.ID)
+	require.ErrorIs(t, err, sealed.ErrShredded, "the erased subject's tags are shredded with its key")
+	_, err = backup.(store.ConversationLister).Conversations(ctx, store.ConversationQuery{Tenant: tenant})
+	require.ErrorIs(t, err, sealed.ErrShredded)
+	_, err = s.(caseStore).Ticket(ctx, tenant, tk.Number)
+	require.ErrorIs(t, err, store.ErrNotFound, "live, the erased subject's tickets are gone")
 
 	// The other subject is untouched, in the backup and live.
 	for _, st := range []store.ConversationStore{backup, s} {
@@ -513,36 +583,149 @@ type eraseOnly struct {
 	store.Eraser
 }
 
-func TestCapable(t *testing.T) {
+// caps is which of the seven optional capabilities a store has.
+type caps struct{ purger, eraser, exporter, leaser, lister, tickets, tagger bool }
+
+func capsOf(s store.ConversationStore) caps {
+	var c caps
+	_, c.purger = store.Capability[store.Purger](s)
+	_, c.eraser = store.Capability[store.Eraser](s)
+	_, c.exporter = store.Capability[store.Exporter](s)
+	_, c.leaser = store.Capability[store.Leaser](s)
+	_, c.lister = store.Capability[store.ConversationLister](s)
+	_, c.tickets = store.Capability[store.TicketSystem](s)
+	_, c.tagger = store.Capability[store.Tagger](s)
+	return c
+}
+
+func TestCapability(t *testing.T) {
 	ring, ks := newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{}
 	mem := memory.New(nil)
-	has := func(s store.ConversationStore) [4]bool {
-		_, p := s.(store.Purger)
-		_, e := s.(store.Eraser)
-		_, x := s.(store.Exporter)
-		_, l := s.(store.Leaser)
-		return [4]bool{p, e, x, l}
-	}
+	all := caps{true, true, true, true, true, true, true}
 	tests := []struct {
 		name  string
 		inner store.ConversationStore
-		want  [4]bool
+		want  caps
 	}{
-		{"every capability", mem, [4]bool{true, true, true, true}},
-		{"none", bare{mem}, [4]bool{}},
-		{"eraser without exporter cannot shred", eraseOnly{mem, mem}, [4]bool{}},
+		{"every capability", mem, all},
+		{"none", bare{mem}, caps{}},
+		{"eraser without exporter cannot shred", eraseOnly{mem, mem}, caps{}},
 		{"purger and leaser", struct {
 			store.ConversationStore
 			store.Purger
 			store.Leaser
-		}{mem, mem, mem}, [4]bool{true, false, false, true}},
+		}{mem, mem, mem}, caps{purger: true, leaser: true}},
+		{"console and tickets", struct {
+			store.ConversationStore
+			store.ConversationLister
+			store.TicketSystem
+			store.Tagger
+		}{mem, mem, mem, mem}, caps{lister: true, tickets: true, tagger: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := sealed.New(tt.inner, ring, ks, nil)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, has(s.Capable()))
-			assert.Equal(t, [4]bool{}, has(s), "the *Store itself claims no capability")
+			assert.Equal(t, tt.want, capsOf(s), "the sealed store has the capabilities of its inner store")
+			two, err := sealed.New(s, ring, ks, nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, capsOf(two), "and so has a sealed store over a sealed store")
+		})
+	}
+}
+
+func TestUnsupported(t *testing.T) {
+	s, err := sealed.New(bare{memory.New(nil)}, newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{}, nil)
+	require.NoError(t, err)
+	ctx := t.Context()
+	calls := map[string]func() error{
+		"Purge":        func() error { _, err := s.Purge(ctx, store.PurgeQuery{}); return err },
+		"Erase":        func() error { _, err := s.Erase(ctx, tenant, "s1"); return err },
+		"Export":       func() error { _, err := s.Export(ctx, tenant, "s1"); return err },
+		"Lease":        func() error { _, err := s.Lease(ctx, tenant, "c1", "a", time.Second); return err },
+		"Release":      func() error { return s.Release(ctx, tenant, "c1", "a") },
+		"LeasePending": func() error { _, err := s.LeasePending(ctx, "a", time.Second, 1); return err },
+		"Conversations": func() error {
+			_, err := s.Conversations(ctx, store.ConversationQuery{Tenant: tenant})
+			return err
+		},
+		"CreateTicket": func() error {
+			_, err := s.CreateTicket(ctx, store.NewTicket{Tenant: tenant, Subject: "s1", Title: "x"})
+			return err
+		},
+		"Ticket":  func() error { _, err := s.Ticket(ctx, tenant, "T-1001"); return err },
+		"Tickets": func() error { _, err := s.Tickets(ctx, store.TicketQuery{Tenant: tenant, Subject: "s1"}); return err },
+		"AddTicketNote": func() error {
+			_, err := s.AddTicketNote(ctx, tenant, "T-1001", store.TicketNote{Author: "a", Text: "b"})
+			return err
+		},
+		"SetTicketStatus": func() error { _, err := s.SetTicketStatus(ctx, tenant, "T-1001", store.TicketClosed); return err },
+		"SetTags":         func() error { return s.SetTags(ctx, tenant, 1, store.Tags{Intent: "x"}) },
+		"Tags":            func() error { _, err := s.Tags(ctx, tenant, 1); return err },
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			assert.ErrorIs(t, call(), errors.ErrUnsupported, "a capability the inner store lacks is ErrUnsupported")
+		})
+	}
+
+	// An Eraser without an Exporter cannot destroy the subject's key.
+	mem := memory.New(nil)
+	e, err := sealed.New(eraseOnly{mem, mem}, newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{}, nil)
+	require.NoError(t, err)
+	a := personal(t, e)
+	_, err = e.Erase(ctx, tenant, a.Conversation.Subject)
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	_, err = e.Message(ctx, tenant, a.Message.ID)
+	assert.NoError(t, err, "an unsupported erasure erases nothing")
+}
+
+// A ticket without a conversation needs the subject's key, found by an
+// export: without an inner Exporter it is unsupported.
+func TestTicketWithoutConversationNeedsExporter(t *testing.T) {
+	mem := memory.New(nil)
+	s, err := sealed.New(struct {
+		store.ConversationStore
+		store.TicketSystem
+	}{mem, mem}, newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{}, nil)
+	require.NoError(t, err)
+	c, err := s.OpenConversation(t.Context(), from(phone))
+	require.NoError(t, err)
+	_, err = s.CreateTicket(t.Context(), store.NewTicket{Tenant: tenant, Subject: c.Subject, Title: "Devolución"})
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	tk, err := s.CreateTicket(t.Context(), store.NewTicket{Tenant: tenant, Subject: c.Subject, Conversation: c.ID, Title: "Devolución"})
+	require.NoError(t, err, "with the conversation the subject's key is found")
+	assert.Equal(t, "Devolución", tk.Title)
+}
+
+// Every value within the limits of package store can be kept sealed in
+// the built-in stores, though sealing makes it longer; a value over them
+// is refused before anything is sealed.
+func TestLongestValuesSealed(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) store.ConversationStore{
+		"memory": overMemory,
+		"sqlite": overSQLite,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t).(*sealed.Store)
+			ctx := t.Context()
+			c, err := s.OpenConversation(ctx, from(phone))
+			require.NoError(t, err)
+			title := strings.Repeat("é", store.MaxTicketTitle/2)
+			summary := strings.Repeat("s", store.MaxTicketSummary)
+			tk, err := s.CreateTicket(ctx, store.NewTicket{Tenant: tenant, Subject: c.Subject, Conversation: c.ID, Title: title, Summary: summary})
+			require.NoError(t, err, "a title and a summary at their limits are kept sealed")
+			assert.Equal(t, title, tk.Title)
+			assert.Equal(t, summary, tk.Summary)
+			note := strings.Repeat("n", store.MaxTicketNote)
+			tk, err = s.AddTicketNote(ctx, tenant, tk.Number, store.TicketNote{Author: "ana", Text: note})
+			require.NoError(t, err, "a note at its limit is kept sealed")
+			require.NotEmpty(t, tk.Notes)
+			assert.Equal(t, note, tk.Notes[len(tk.Notes)-1].Text)
+
+			_, err = s.CreateTicket(ctx, store.NewTicket{Tenant: tenant, Subject: c.Subject, Conversation: c.ID, Title: title + "x"})
+			require.ErrorIs(t, err, store.ErrInvalid, "a title over the limit is refused")
+			assert.NotContains(t, err.Error(), title)
 		})
 	}
 }

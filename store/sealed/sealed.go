@@ -35,8 +35,11 @@ type Options struct {
 // value is not usable; call [New]. A Store is safe for concurrent use when
 // its inner store and key storage are.
 //
-// Store implements [store.ConversationStore] only; [Store.Capable] returns
-// it with exactly the optional capabilities of the inner store.
+// Store implements [store.ConversationStore], [store.Wrapper] and the
+// methods of every optional capability of package store: find which of
+// them it has with [store.Capability], which answers with what the inner
+// store can do. A method whose capability the inner store lacks returns an
+// error wrapping [errors.ErrUnsupported].
 type Store struct {
 	inner store.ConversationStore
 	ring  *seal.Keyring
@@ -46,6 +49,9 @@ type Store struct {
 	eraser   store.Eraser
 	exporter store.Exporter
 	leaser   store.Leaser
+	lister   store.ConversationLister
+	tickets  store.TicketSystem
+	tagger   store.Tagger
 
 	seed maphash.Seed
 	// subjects serializes an erasure with the appends of its subject:
@@ -75,10 +81,13 @@ func New(inner store.ConversationStore, keys *seal.Keyring, ks seal.KeyStorage, 
 		return nil, fmt.Errorf("sealed: new: %w", err)
 	}
 	s := &Store{inner: inner, ring: keys, keys: dk, seed: maphash.MakeSeed()}
-	s.purger, _ = inner.(store.Purger)
-	s.eraser, _ = inner.(store.Eraser)
-	s.exporter, _ = inner.(store.Exporter)
-	s.leaser, _ = inner.(store.Leaser)
+	s.purger, _ = store.Capability[store.Purger](inner)
+	s.eraser, _ = store.Capability[store.Eraser](inner)
+	s.exporter, _ = store.Capability[store.Exporter](inner)
+	s.leaser, _ = store.Capability[store.Leaser](inner)
+	s.lister, _ = store.Capability[store.ConversationLister](inner)
+	s.tickets, _ = store.Capability[store.TicketSystem](inner)
+	s.tagger, _ = store.Capability[store.Tagger](inner)
 	return s, nil
 }
 

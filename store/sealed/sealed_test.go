@@ -40,7 +40,7 @@ func wrap(t testing.TB, inner store.ConversationStore, ring *seal.Keyring, ks se
 	t.Helper()
 	s, err := sealed.New(inner, ring, ks, nil)
 	require.NoError(t, err)
-	return s.Capable()
+	return s
 }
 
 func overMemory(t *testing.T) store.ConversationStore {
@@ -75,6 +75,21 @@ func suites(t *testing.T, newStore func(t *testing.T) store.ConversationStore) {
 	})
 	t.Run("Leaser", func(t *testing.T) {
 		storetest.RunLeaser(t, func(t *testing.T) storetest.LeaserStore { return newStore(t).(storetest.LeaserStore) })
+	})
+	t.Run("Lister", func(t *testing.T) {
+		storetest.RunLister(t, func(t *testing.T) storetest.ListerStore { return newStore(t).(storetest.ListerStore) })
+	})
+	t.Run("Tickets", func(t *testing.T) {
+		storetest.RunTickets(t, func(t *testing.T) storetest.TicketStore { return newStore(t).(storetest.TicketStore) })
+	})
+	t.Run("TicketErasure", func(t *testing.T) {
+		storetest.RunTicketErasure(t, func(t *testing.T) storetest.TicketEraserStore { return newStore(t).(storetest.TicketEraserStore) })
+	})
+	t.Run("Tagger", func(t *testing.T) {
+		storetest.RunTagger(t, func(t *testing.T) storetest.TaggerStore { return newStore(t).(storetest.TaggerStore) })
+	})
+	t.Run("TaggerErasure", func(t *testing.T) {
+		storetest.RunTaggerErasure(t, func(t *testing.T) storetest.TaggerEraserStore { return newStore(t).(storetest.TaggerEraserStore) })
 	})
 }
 
