@@ -60,8 +60,16 @@ func DataClasses() []DataClass {
 //     the references are removed.
 //   - metadata: kept until erasure; duplicate prevention and delivery
 //     accounting need it (CloudXperience).
-//   - logs: [DefaultLogRetention], then deleted (WpAsis).
-//   - tickets: kept until erasure, for case follow-up (iAna).
+//   - logs: [DefaultLogRetention], then deleted (WpAsis). wagent writes its
+//     logs through the host's slog handler; give the runner the host's
+//     rotated files with Purgers[ClassLogs] = [LogFiles]{...}. Logs can
+//     only be deleted.
+//   - tickets: kept until erasure, for case follow-up (iAna). To purge
+//     them, give the class a Keep and the runner the store's tickets:
+//     RetentionRunnerConfig.Purgers[ClassTickets] = [TicketPurger](s).
+//     Only closed tickets are ever purged (open, pending and resolved ones
+//     are kept), never those of held subjects; delete removes them,
+//     anonymize clears their text and keeps number, status and times.
 //   - consent: kept, as proof of consent and of its withdrawal (GDPR Art.
 //     7(1)); erasure removes the evidence.
 //   - audit: kept; it is the proof of what was done with personal data and
@@ -281,6 +289,9 @@ func NewRetentionRunner(cfg RetentionRunnerConfig) (*RetentionRunner, error) {
 	if cfg.Channels == nil {
 		cfg.Channels = []channel.Name{channel.WhatsApp, channel.WebWidget, channel.Instagram}
 	}
+	if err := checkActions(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = store.DefaultPurgeLimit
 	}
@@ -294,6 +305,36 @@ func NewRetentionRunner(cfg RetentionRunnerConfig) (*RetentionRunner, error) {
 		cfg.Sleep = sleep
 	}
 	return &RetentionRunner{cfg: cfg}, nil
+}
+
+// checkActions returns an error when a [LimitedPurger] of cfg cannot apply
+// a rule of the policy that is due some day, in the scopes known now: the
+// class default, each listed channel, and the tenants of a [*Policy].
+func checkActions(cfg RetentionRunnerConfig) error {
+	scopes := []Scope{{}}
+	for _, ch := range cfg.Channels {
+		scopes = append(scopes, Scope{Channel: ch})
+	}
+	if p, ok := cfg.Policy.(*Policy); ok {
+		for _, t := range slices.Sorted(maps.Keys(p.tenants)) {
+			scopes = append(scopes, Scope{Tenant: t})
+			for _, ch := range cfg.Channels {
+				scopes = append(scopes, Scope{Tenant: t, Channel: ch})
+			}
+		}
+	}
+	for c, p := range cfg.Purgers {
+		lp, ok := p.(LimitedPurger)
+		if !ok {
+			continue
+		}
+		for _, s := range scopes {
+			if r := cfg.Policy.Rule(s, c); r.Keep > 0 && !lp.Supports(r.Action) {
+				return fmt.Errorf("privacy: the purger of %s cannot %s (scope %+v): %w", c, r.Action, s, store.ErrInvalid)
+			}
+		}
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

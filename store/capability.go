@@ -23,7 +23,8 @@ type PartialWrapper interface {
 }
 
 // Capability returns s as the optional capability T ([Purger], [Eraser],
-// [Exporter], [Leaser], [ConversationLister], [TicketSystem], [Tagger], or
+// [Exporter], [Leaser], [ConversationLister], [TicketSystem],
+// [TicketPurger], [Tagger], or
 // one a host defines) and reports whether s has it. It works like a type
 // assertion s.(T), and like [errors.As] it looks through wrappers: when s
 // is a [Wrapper], its inner store must have T too, recursively, and a

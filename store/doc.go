@@ -19,7 +19,8 @@
 // erasing the subject erases them.
 //
 // Optional capabilities ([Purger], [Eraser], [Exporter], [Leaser],
-// [ConversationLister], [TicketSystem], [Tagger]) are separate interfaces.
+// [ConversationLister], [TicketSystem], [TicketPurger], [Tagger]) are
+// separate interfaces.
 // Find them with [Capability], which looks through stores that wrap
 // another ([Wrapper], such as store/sealed) the way [errors.As] looks
 // through wrapped errors, so that a wrapper reports only what the store it
@@ -55,5 +56,6 @@
 // of the clause broken. Merge delivery updates with [Delivery.Merge] rather
 // than writing the rule again. A store that keeps tickets or tags runs
 // storetest.RunTickets and storetest.RunTagger too (and their erasure
-// suites when it is an [Eraser]).
+// suites when it is an [Eraser]), and storetest.RunTicketPurger when it
+// purges tickets for retention.
 package store

@@ -200,3 +200,55 @@ type TicketSystem interface {
 	// returns the ticket. An unknown status is [ErrInvalid].
 	SetTicketStatus(ctx context.Context, tenant channel.TenantID, number TicketNumber, status TicketStatus) (Ticket, error)
 }
+
+// TicketPurger deletes or anonymizes old tickets, for retention policies.
+// It is an optional capability of a [TicketSystem], found with
+// [Capability]; store/storetest.RunTicketPurger checks an implementation
+// clause by clause. Like TicketSystem, it is safe for concurrent use,
+// bounded by ctx, and returns [ErrClosed] after the store is closed.
+type TicketPurger interface {
+	// PurgeTickets applies q to at most q.Limit tickets and reports how many
+	// it changed and whether more remain, so that a runner can work in
+	// batches and resume after a restart. Only closed tickets are purged:
+	// a ticket that is open, pending or resolved (which the customer may
+	// still reopen) is never touched, however old. Tickets of subjects in
+	// q.Except are never touched. A query with a negative Limit is
+	// [ErrInvalid].
+	PurgeTickets(ctx context.Context, q TicketPurgeQuery) (PurgeResult, error)
+}
+
+// TicketPurgeQuery selects the tickets a purge applies to: the closed
+// tickets of Tenant (every tenant when empty) whose subject is on Channel
+// (every channel when empty), last updated before Before, that still hold
+// what the purge removes.
+type TicketPurgeQuery struct {
+	Tenant  channel.TenantID
+	Channel channel.Name
+	Before  time.Time
+	// Anonymize keeps the tickets and clears their text instead of
+	// deleting them: the title, the summary and the text of every note
+	// become empty; the number, subject, conversation, status, times and
+	// the notes' authors and times stay, so that the business can still
+	// count and date its cases. False deletes the tickets with their
+	// notes; their numbers are not given again.
+	Anonymize bool
+	// Except lists subjects whose tickets must be kept: legal holds.
+	Except []SubjectID
+	// Limit caps the tickets changed by one call (default
+	// [DefaultPurgeLimit]).
+	Limit int
+}
+
+// Anonymized returns t with its text cleared as [TicketPurgeQuery]
+// Anonymize says, and reports whether t held any text. Every store
+// anonymizes tickets with this one rule.
+func (t Ticket) Anonymized() (Ticket, bool) {
+	t = t.Clone()
+	had := t.Title != "" || t.Summary != ""
+	t.Title, t.Summary = "", ""
+	for i := range t.Notes {
+		had = had || t.Notes[i].Text != ""
+		t.Notes[i].Text = ""
+	}
+	return t, had
+}

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 var (
 	_ store.TicketSystem = (*Store)(nil)
+	_ store.TicketPurger = (*Store)(nil)
 	_ store.Tagger       = (*Store)(nil)
 )
 
@@ -180,6 +182,61 @@ func (s *Store) changeTicket(ctx context.Context, op string, tenant channel.Tena
 		return store.Ticket{}, err
 	}
 	return t.Clone(), nil
+}
+
+// PurgeTickets implements [store.TicketPurger]. It takes time
+// proportional to the tickets of the tenants it looks at, and purges the
+// least recently updated first.
+func (s *Store) PurgeTickets(ctx context.Context, q store.TicketPurgeQuery) (store.PurgeResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.PurgeResult{}, fmt.Errorf("memory: purge tickets: %w", err)
+	}
+	if q.Limit < 0 {
+		return store.PurgeResult{}, fmt.Errorf("memory: purge tickets: negative limit: %w", store.ErrInvalid)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = store.DefaultPurgeLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.PurgeResult{}, errClosed()
+	}
+	var due []*store.Ticket
+	for tenant, b := range s.tickets {
+		if q.Tenant != "" && tenant != q.Tenant {
+			continue
+		}
+		for _, t := range b.tickets {
+			if t.Status != store.TicketClosed || !t.UpdatedAt.Before(q.Before) || slices.Contains(q.Except, t.Subject) {
+				continue
+			}
+			if c := s.subjects[t.Subject]; q.Channel != "" && (c == nil || c.conv.Address.Channel != q.Channel) {
+				continue
+			}
+			if _, text := t.Anonymized(); q.Anonymize && !text {
+				continue
+			}
+			due = append(due, t)
+		}
+	}
+	slices.SortFunc(due, func(a, b *store.Ticket) int {
+		return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(len(a.Number), len(b.Number)), cmp.Compare(a.Number, b.Number))
+	})
+	var res store.PurgeResult
+	if len(due) > limit {
+		due, res.More = due[:limit], true
+	}
+	for _, t := range due {
+		if q.Anonymize {
+			*t, _ = t.Anonymized()
+		} else {
+			delete(s.tickets[t.Tenant].tickets, t.Number)
+		}
+	}
+	res.Records = len(due)
+	return res, nil
 }
 
 // ticket returns the ticket of tenant with number, or nil. s.mu must be

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/wagent/wagent/store/memory"
 	"github.com/wagent/wagent/store/storetest"
@@ -15,4 +16,10 @@ func TestTickets(t *testing.T) {
 func TestTagger(t *testing.T) {
 	storetest.RunTagger(t, func(t *testing.T) storetest.TaggerStore { return memory.New(nil) })
 	storetest.RunTaggerErasure(t, func(t *testing.T) storetest.TaggerEraserStore { return memory.New(nil) })
+}
+
+func TestTicketPurger(t *testing.T) {
+	storetest.RunTicketPurger(t, func(t *testing.T, now func() time.Time) storetest.TicketPurgerStore {
+		return memory.New(&memory.Options{Now: now})
+	})
 }

@@ -16,6 +16,7 @@ import (
 
 var (
 	_ store.TicketSystem = (*Store)(nil)
+	_ store.TicketPurger = (*Store)(nil)
 	_ store.Tagger       = (*Store)(nil)
 )
 
@@ -284,6 +285,84 @@ func (s *Store) loadNotes(ctx context.Context, q pgQuerier, ticket int64) ([]sto
 		notes = append(notes, n)
 	}
 	return notes, rows.Err()
+}
+
+// purgeTicketsBatch locks up to $7 closed tickets ($1) updated before $2,
+// of tenant $3 (every tenant when empty), whose subject is on channel $4
+// (every channel when empty) and not in $5, that hold text when $6
+// (anonymizing), least recently updated first. Tickets locked by another
+// purger are skipped, not waited for.
+const purgeTicketsBatch = `SELECT t.id FROM wagent.tickets t JOIN wagent.subjects s ON s.id = t.subject_id
+WHERE t.status = $1 AND t.updated_at < $2
+AND ($3 = '' OR t.tenant = $3) AND ($4 = '' OR s.channel = $4)
+AND t.subject_id <> ALL($5)
+AND (NOT $6 OR t.title <> '' OR t.summary <> '' OR EXISTS (SELECT FROM wagent.ticket_notes n WHERE n.ticket_id = t.id AND n.text <> ''))
+ORDER BY t.updated_at, t.id LIMIT $7
+FOR UPDATE OF t SKIP LOCKED`
+
+// PurgeTickets implements [store.TicketPurger]. One call is one
+// transaction: it locks up to q.Limit matching tickets with FOR UPDATE SKIP
+// LOCKED, so that purgers running at once on several instances take
+// disjoint batches, changes them and commits. More reports that a matching
+// ticket was left for the next call; tickets locked by another purger at
+// that moment are not counted. Subjects in q.Except that are not ids of
+// this store match nothing. Cleared and deleted text is no longer readable
+// by any query; PostgreSQL frees the old row versions at the next VACUUM.
+func (s *Store) PurgeTickets(ctx context.Context, q store.TicketPurgeQuery) (store.PurgeResult, error) {
+	const op = "purge tickets"
+	if err := s.start(ctx, op); err != nil {
+		return store.PurgeResult{}, err
+	}
+	if q.Limit < 0 {
+		return store.PurgeResult{}, fmt.Errorf("postgres: %s: negative limit: %w", op, store.ErrInvalid)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = store.DefaultPurgeLimit
+	}
+	if q.Before.IsZero() {
+		return store.PurgeResult{}, nil
+	}
+	except := make([]int64, 0, len(q.Except))
+	for _, id := range q.Except {
+		if n, ok := parseID('s', string(id)); ok {
+			except = append(except, n)
+		}
+	}
+	var res store.PurgeResult
+	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, s.sql(purgeTicketsBatch), string(store.TicketClosed), micro(q.Before),
+			string(q.Tenant), string(q.Channel), except, q.Anonymize, int64(limit)+1)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		if len(ids) > limit {
+			ids, res.More = ids[:limit], true
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if !q.Anonymize {
+			tag, err := tx.Exec(ctx, s.sql(`DELETE FROM wagent.tickets WHERE id = ANY($1)`), ids)
+			res.Records = int(tag.RowsAffected())
+			return err
+		}
+		tag, err := tx.Exec(ctx, s.sql(`UPDATE wagent.tickets SET title = '', summary = '' WHERE id = ANY($1)`), ids)
+		if err != nil {
+			return err
+		}
+		res.Records = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, s.sql(`UPDATE wagent.ticket_notes SET text = '' WHERE ticket_id = ANY($1) AND text <> ''`), ids)
+		return err
+	})
+	if err != nil {
+		return store.PurgeResult{}, s.fail(ctx, op, err)
+	}
+	return res, nil
 }
 
 // SetTags implements [store.Tagger].

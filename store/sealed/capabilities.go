@@ -19,6 +19,7 @@ var (
 	_ store.ConversationLister = (*Store)(nil)
 	_ store.TicketSystem       = (*Store)(nil)
 	_ store.Tagger             = (*Store)(nil)
+	_ store.TicketPurger       = (*Store)(nil)
 )
 
 // Unwrap implements [store.Wrapper]: it returns the inner store, so that
@@ -29,11 +30,15 @@ func (s *Store) Unwrap() store.ConversationStore { return s.inner }
 // Provides implements [store.PartialWrapper]: s is a [store.Eraser] only
 // when the inner store is an Eraser and an [store.Exporter], because
 // destroying a subject's data key needs the subject's blind address,
-// which only an export tells. Every other capability s has when the inner
-// store has it.
+// which only an export tells, and a [store.TicketPurger] only when the
+// inner store keeps tickets too. Every other capability s has when the
+// inner store has it.
 func (s *Store) Provides(capability any) bool {
-	if _, ok := capability.(*store.Eraser); ok {
+	switch capability.(type) {
+	case *store.Eraser:
 		return s.exporter != nil
+	case *store.TicketPurger:
+		return s.tickets != nil
 	}
 	return true
 }

@@ -51,7 +51,9 @@ type Store struct {
 	leaser   store.Leaser
 	lister   store.ConversationLister
 	tickets  store.TicketSystem
-	tagger   store.Tagger
+	// ticketPurger is set only when the inner store keeps tickets too.
+	ticketPurger store.TicketPurger
+	tagger       store.Tagger
 
 	seed maphash.Seed
 	// subjects serializes an erasure with the appends of its subject:
@@ -87,6 +89,9 @@ func New(inner store.ConversationStore, keys *seal.Keyring, ks seal.KeyStorage, 
 	s.leaser, _ = store.Capability[store.Leaser](inner)
 	s.lister, _ = store.Capability[store.ConversationLister](inner)
 	s.tickets, _ = store.Capability[store.TicketSystem](inner)
+	if s.tickets != nil {
+		s.ticketPurger, _ = store.Capability[store.TicketPurger](inner)
+	}
 	s.tagger, _ = store.Capability[store.Tagger](inner)
 	return s, nil
 }

@@ -137,3 +137,24 @@ func TestOverPostgres(t *testing.T) {
 	}
 	suites(t, overPostgres)
 }
+
+// The ticket purge conformance suite over sealed memory and SQLite
+// stores: the inner store deletes or anonymizes sealed tickets, and what
+// an anonymized ticket keeps still opens.
+func TestTicketPurgerSealed(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		storetest.RunTicketPurger(t, func(t *testing.T, now func() time.Time) storetest.TicketPurgerStore {
+			inner := memory.New(&memory.Options{Now: now})
+			t.Cleanup(func() { inner.Close() })
+			return wrap(t, inner, newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{}).(storetest.TicketPurgerStore)
+		})
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		storetest.RunTicketPurger(t, func(t *testing.T, now func() time.Time) storetest.TicketPurgerStore {
+			inner, err := sqlite.Open(t.Context(), t.TempDir()+"/wagent.db", &sqlite.Options{Now: now})
+			require.NoError(t, err)
+			t.Cleanup(func() { inner.Close() })
+			return wrap(t, inner, newRing(t, kOld.ID, kOld), &seal.MemoryKeyStorage{}).(storetest.TicketPurgerStore)
+		})
+	})
+}

@@ -166,12 +166,25 @@ func (s *Store) SetTicketStatus(ctx context.Context, tenant channel.TenantID, nu
 	return opened(s.resolver(ctx, nil).openTicket(t))
 }
 
-// openTicket reverses the sealing of CreateTicket and AddTicketNote.
+// PurgeTickets implements [store.TicketPurger]: the inner store deletes
+// the sealed tickets, or anonymizes them by clearing their sealed texts,
+// by the same rule ([store.Ticket.Anonymized]); nothing needs opening.
+func (s *Store) PurgeTickets(ctx context.Context, q store.TicketPurgeQuery) (store.PurgeResult, error) {
+	if s.ticketPurger == nil {
+		return store.PurgeResult{}, unsupported("purge tickets", "TicketPurger")
+	}
+	return s.ticketPurger.PurgeTickets(ctx, q)
+}
+
+// openTicket reverses the sealing of CreateTicket and AddTicketNote. The
+// texts a retention purge anonymized are empty and stay so.
 func (r *resolver) openTicket(t store.Ticket) (store.Ticket, error) {
 	b := seal.Binding{Tenant: string(t.Tenant), Field: fieldTicketTitle, Row: string(t.Subject)}
 	var err error
-	if t.Title, err = r.openString(t.Title, b); err != nil {
-		return store.Ticket{}, err
+	if t.Title != "" {
+		if t.Title, err = r.openString(t.Title, b); err != nil {
+			return store.Ticket{}, err
+		}
 	}
 	if t.Summary != "" {
 		b.Field = fieldTicketSum
@@ -181,6 +194,9 @@ func (r *resolver) openTicket(t store.Ticket) (store.Ticket, error) {
 	}
 	b.Field, b.Row = fieldTicketNote, string(t.Number)
 	for i := range t.Notes {
+		if t.Notes[i].Text == "" {
+			continue
+		}
 		if t.Notes[i].Text, err = r.openString(t.Notes[i].Text, b); err != nil {
 			return store.Ticket{}, err
 		}

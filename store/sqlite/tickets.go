@@ -14,6 +14,7 @@ import (
 
 var (
 	_ store.TicketSystem = (*Store)(nil)
+	_ store.TicketPurger = (*Store)(nil)
 	_ store.Tagger       = (*Store)(nil)
 )
 
@@ -224,6 +225,74 @@ func (s *Store) changeTicket(ctx context.Context, op string, tenant channel.Tena
 		return store.Ticket{}, s.failed(op, err)
 	}
 	return t, nil
+}
+
+// PurgeTickets implements [store.TicketPurger]. One call is one
+// transaction; it purges the least recently updated tickets first.
+// Deleted and cleared text is overwritten in the database file
+// (secure_delete); call [Store.Checkpoint] afterwards to clear it from the
+// write-ahead log too.
+func (s *Store) PurgeTickets(ctx context.Context, q store.TicketPurgeQuery) (store.PurgeResult, error) {
+	const op = "purge tickets"
+	if err := s.ready(ctx, op); err != nil {
+		return store.PurgeResult{}, err
+	}
+	if q.Limit < 0 {
+		return store.PurgeResult{}, fmt.Errorf("sqlite: %s: negative limit: %w", op, store.ErrInvalid)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = store.DefaultPurgeLimit
+	}
+	except := make([]int64, 0, len(q.Except))
+	for _, id := range q.Except {
+		if n, ok := parseSubject(id); ok {
+			except = append(except, n)
+		}
+	}
+	exceptJSON, _ := json.Marshal(except) // a text argument: json_each reads a blob as JSONB
+	query := `SELECT t.id FROM tickets t JOIN subjects s ON s.id = t.subject
+		WHERE t.status = ?1 AND t.updated_at < ?2
+		AND (?3 = '' OR t.tenant = ?3) AND (?4 = '' OR s.channel = ?4)
+		AND t.subject NOT IN (SELECT value FROM json_each(?5))
+		AND (?6 = 0 OR t.title <> '' OR t.summary <> '' OR EXISTS (SELECT 1 FROM ticket_notes n WHERE n.ticket = t.id AND n.text <> ''))
+		ORDER BY t.updated_at, t.id LIMIT ?7`
+	var res store.PurgeResult
+	err := s.write(ctx, func(tx *wtx) error {
+		res = store.PurgeResult{}
+		if q.Before.IsZero() {
+			return nil
+		}
+		ids, err := tx.ids(query, string(store.TicketClosed), micros(q.Before), string(q.Tenant), string(q.Channel),
+			string(exceptJSON), boolInt(q.Anonymize), limit+1)
+		if err != nil {
+			return err
+		}
+		if len(ids) > limit {
+			ids, res.More = ids[:limit], true
+		}
+		c, wctx := tx.conn, context.WithoutCancel(ctx)
+		for _, id := range ids {
+			if !q.Anonymize {
+				if _, err := c.ExecContext(wctx, `DELETE FROM tickets WHERE id = ?1`, id); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := c.ExecContext(wctx, `UPDATE tickets SET title = '', summary = '' WHERE id = ?1`, id); err != nil {
+				return err
+			}
+			if _, err := c.ExecContext(wctx, `UPDATE ticket_notes SET text = '' WHERE ticket = ?1`, id); err != nil {
+				return err
+			}
+		}
+		res.Records = len(ids)
+		return nil
+	})
+	if err != nil {
+		return store.PurgeResult{}, s.failed(op, err)
+	}
+	return res, nil
 }
 
 // ready checks that a call may go ahead.
