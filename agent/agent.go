@@ -84,7 +84,7 @@ func New(cfg Config) (*Agent, error) {
 		a.channels[ch.Name()] = ch
 	}
 	if cfg.Instance != "" {
-		a.leaser = cfg.Store.(store.Leaser)
+		a.leaser, _ = store.Capability[store.Leaser](cfg.Store)
 	}
 	for _, t := range cfg.Tools {
 		def := t.Definition()

@@ -229,7 +229,7 @@ func (c Config) withDefaults() (Config, error) {
 			seen[ch.Name()] = true
 		}
 	}
-	if _, ok := c.Store.(store.Leaser); c.Instance != "" && c.Store != nil && !ok {
+	if _, ok := store.Capability[store.Leaser](c.Store); c.Instance != "" && c.Store != nil && !ok {
 		errs = append(errs, errors.New("agent: Config.Instance is set but the store cannot lease conversations (store.Leaser)"))
 	}
 	names := make(map[string]bool, len(c.Tools))

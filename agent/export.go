@@ -55,8 +55,8 @@ func (d SupportData) ExportSubject(ctx context.Context, tenant channel.TenantID,
 		}
 		out.Tickets = append(out.Tickets, ts...)
 	}
-	ex, canExport := d.Store.(store.Exporter)
-	tg, canTag := d.Store.(store.Tagger)
+	ex, canExport := store.Capability[store.Exporter](d.Store)
+	tg, canTag := store.Capability[store.Tagger](d.Store)
 	if canExport && canTag {
 		data, err := ex.Export(ctx, tenant, subject)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,8 +16,10 @@ import (
 	"github.com/wagent/wagent/channel"
 	"github.com/wagent/wagent/channel/channeltest"
 	"github.com/wagent/wagent/llm/llmtest"
+	"github.com/wagent/wagent/privacy/seal"
 	"github.com/wagent/wagent/store"
 	"github.com/wagent/wagent/store/memory"
+	"github.com/wagent/wagent/store/sealed"
 )
 
 // leasing adds conversation leases to the memory store, as the shared
@@ -139,4 +142,22 @@ func TestInstanceNeedsALeasingStore(t *testing.T) {
 	plain := struct{ store.ConversationStore }{memory.New(nil)} // hides any optional capability
 	_, err := agent.New(agent.Config{Store: plain, Model: llmtest.Echo{}, Channels: []channel.Channel{channeltest.NewRecorder(channel.WhatsApp)}, Instance: "a"})
 	assert.ErrorContains(t, err, "Config.Instance is set but the store cannot lease conversations")
+
+	// A wrapper that forwards every capability's methods (store/sealed)
+	// has only those of the store it wraps.
+	ring, err := seal.NewKeyring(seal.KeyringConfig{Keys: []seal.Key{{ID: "k1", Secret: bytes.Repeat([]byte{7}, seal.KeySize)}},
+		Primary: "k1", IndexSecret: bytes.Repeat([]byte{9}, seal.KeySize)})
+	require.NoError(t, err)
+	wrapped, err := sealed.New(plain, ring, &seal.MemoryKeyStorage{}, nil)
+	require.NoError(t, err)
+	_, isLeaser := any(wrapped).(store.Leaser)
+	require.True(t, isLeaser, "the wrapper has the methods")
+	_, err = agent.New(agent.Config{Store: wrapped, Model: llmtest.Echo{}, Channels: []channel.Channel{channeltest.NewRecorder(channel.WhatsApp)}, Instance: "a"})
+	assert.ErrorContains(t, err, "Config.Instance is set but the store cannot lease conversations", "found through the wrapper")
+
+	wrapped, err = sealed.New(memory.New(nil), ring, &seal.MemoryKeyStorage{}, nil)
+	require.NoError(t, err)
+	a, err := agent.New(agent.Config{Store: wrapped, Model: llmtest.Echo{}, Channels: []channel.Channel{channeltest.NewRecorder(channel.WhatsApp)}, Instance: "a"})
+	require.NoError(t, err, "a wrapper of a leasing store leases")
+	require.NoError(t, a.Shutdown(t.Context()))
 }

@@ -234,7 +234,7 @@ func clip(s string) string {
 // attempt at its latest message stored.
 func (t *turn) classify() {
 	a := t.a
-	if tg, ok := a.cfg.Store.(store.Tagger); ok {
+	if tg, ok := store.Capability[store.Tagger](a.cfg.Store); ok {
 		if tags, err := tg.Tags(t.ctx, t.m.Tenant, t.m.ID); err == nil {
 			t.tags = tags
 			return
@@ -290,7 +290,7 @@ func (t *turn) setTags(tags store.Tags) {
 		tags.Time = time.Now().UTC().Truncate(time.Microsecond)
 	}
 	t.tags = tags
-	tg, ok := t.a.cfg.Store.(store.Tagger)
+	tg, ok := store.Capability[store.Tagger](t.a.cfg.Store)
 	if !ok {
 		return
 	}

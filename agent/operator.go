@@ -137,7 +137,7 @@ func (a *Agent) sweepIdle(ctx context.Context, now time.Time) int {
 	cutoff := now.Add(-d)
 	var candidates []store.Conversation
 	var err error
-	if l, ok := a.cfg.Store.(store.ConversationLister); ok {
+	if l, ok := store.Capability[store.ConversationLister](a.cfg.Store); ok {
 		candidates, err = idleListed(ctx, l, cutoff)
 	} else {
 		candidates, err = a.idleTracked(ctx, cutoff)

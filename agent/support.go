@@ -76,7 +76,7 @@ func (c Config) ticketSystem() store.TicketSystem {
 	if c.Tickets != nil {
 		return c.Tickets
 	}
-	ts, _ := c.Store.(store.TicketSystem)
+	ts, _ := store.Capability[store.TicketSystem](c.Store)
 	return ts
 }
 

@@ -119,7 +119,7 @@ func New(a *agent.Agent, st store.ConversationStore, opts *Options) (*Console, e
 	if a == nil {
 		errs = append(errs, errors.New("console: an agent is required"))
 	}
-	lister, ok := st.(store.ConversationLister)
+	lister, ok := store.Capability[store.ConversationLister](st)
 	switch {
 	case st == nil:
 		errs = append(errs, errors.New("console: a store is required"))

@@ -164,7 +164,7 @@ func (rs *Requests) Fulfil(ctx context.Context, id RequestID, actor string) (Req
 	)
 	switch r.Type {
 	case RequestAccess, RequestExport:
-		if _, ok := rs.cfg.Store.(store.Exporter); !ok {
+		if _, ok := store.Capability[store.Exporter](rs.cfg.Store); !ok {
 			return Request{}, fmt.Errorf("privacy: the store cannot export: %w", ErrUnsupported)
 		}
 		action, notice = AuditAccess, texts.Exported
@@ -246,7 +246,7 @@ func (rs *Requests) erase(ctx context.Context, r Request) (ErasureReceipt, error
 			return ErasureReceipt{}, err
 		}
 	}
-	eraser, ok := rs.cfg.Store.(store.Eraser)
+	eraser, ok := store.Capability[store.Eraser](rs.cfg.Store)
 	if !ok {
 		return ErasureReceipt{}, fmt.Errorf("privacy: the store cannot erase: %w", ErrUnsupported)
 	}
@@ -356,7 +356,7 @@ func (rs *Requests) Bundle(ctx context.Context, id RequestID, actor string) (Bun
 	if r.Type != RequestAccess && r.Type != RequestExport || r.Status != StatusCompleted {
 		return Bundle{}, fmt.Errorf("privacy: no export for a %s request that is %s: %w", r.Type, r.Status, store.ErrInvalid)
 	}
-	ex, ok := rs.cfg.Store.(store.Exporter)
+	ex, ok := store.Capability[store.Exporter](rs.cfg.Store)
 	if !ok {
 		return Bundle{}, fmt.Errorf("privacy: the store cannot export: %w", ErrUnsupported)
 	}

@@ -374,7 +374,7 @@ func (w *Widget) eraser() func(context.Context, channel.Address) error {
 	if w.cfg.Erase != nil {
 		return w.cfg.Erase
 	}
-	e, ok := w.store.(store.Eraser)
+	e, ok := store.Capability[store.Eraser](w.store)
 	if !ok {
 		return nil
 	}

@@ -124,7 +124,7 @@ func (p *Privacy) MountStaff(mux *http.ServeMux, a *agent.Agent, st store.Conver
 // run's receipt lands in the audit log. st must be a [store.Purger] (the
 // built-in stores are).
 func (p *Privacy) Retention(st store.ConversationStore, tenants []channel.TenantID, metadataOnly bool, log *slog.Logger) (*privacy.RetentionRunner, error) {
-	purger, ok := st.(store.Purger)
+	purger, ok := store.Capability[store.Purger](st)
 	if !ok {
 		return nil, errors.New("setup: the store cannot purge: retention needs a store.Purger")
 	}
