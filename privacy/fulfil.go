@@ -227,7 +227,7 @@ func (rs *Requests) Fulfil(ctx context.Context, id RequestID, actor string) (Req
 		if receipt != nil {
 			c := receipt.Clone()
 			q.Receipt = &c
-			q.Address.User, q.Evidence, q.Verification = "", Evidence{}, Verification{}
+			q.forget()
 		}
 		return nil
 	})
@@ -334,7 +334,7 @@ func (rs *Requests) endOtherRequests(ctx context.Context, r Request) (int, error
 			if q.Status.Open() {
 				q.Status, q.Reason, q.Completed = StatusDenied, "subject_erased", rs.cfg.Now()
 			}
-			q.Address.User, q.Evidence, q.Verification, q.Rectify = "", Evidence{}, Verification{}, nil
+			q.forget()
 			return nil
 		})
 		if err != nil {

@@ -124,6 +124,7 @@ const (
 	ClassTickets  DataClass = "tickets"  // support cases
 	ClassConsent  DataClass = "consent"  // consent ledger records
 	ClassAudit    DataClass = "audit"    // the privacy audit log
+	ClassRequests DataClass = "requests" // data-subject requests once answered
 )
 
 // Action is what happens to data at the end of its retention.

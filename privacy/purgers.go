@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,7 +61,78 @@ func (ticketPurger) Supports(a Action) bool { return a == ActionDelete || a == A
 var (
 	_ LimitedPurger = ticketPurger{}
 	_ LimitedPurger = LogFiles{}
+	_ LimitedPurger = requestPurger{}
 )
+
+// RequestPurger returns the [ClassPurger] of [ClassRequests] for rs. It
+// anonymizes the data-subject requests that were answered (completed or
+// denied) before the query's Before: the subject, the user id, the message
+// that made the request, the verification state and any rectification
+// are removed; the id, type, status, tenant, channel, dates, clock,
+// reason, notice and erasure receipt stay, as the record that the request
+// was answered and how. Open requests are never touched, nor the requests
+// of held subjects. Only [ActionAnonymize] applies: [NewRetentionRunner]
+// rejects a policy that deletes requests.
+//
+// A pass reads the tenant's answered requests, which are few; it is safe
+// for concurrent use, and two passes at once anonymize each request once.
+func RequestPurger(rs *Requests) ClassPurger { return requestPurger{rs} }
+
+type requestPurger struct{ rs *Requests }
+
+func (requestPurger) Supports(a Action) bool { return a == ActionAnonymize }
+
+func (p requestPurger) PurgeClass(ctx context.Context, q ClassQuery) (store.PurgeResult, error) {
+	switch {
+	case p.rs == nil:
+		return store.PurgeResult{}, fmt.Errorf("privacy: the request purger needs the requests: %w", store.ErrInvalid)
+	case q.Class != ClassRequests:
+		return store.PurgeResult{}, fmt.Errorf("privacy: the request purger cannot purge %s: %w", q.Class, store.ErrInvalid)
+	case !p.Supports(q.Action):
+		return store.PurgeResult{}, fmt.Errorf("privacy: requests are anonymized, not %q: %w", q.Action, store.ErrInvalid)
+	case q.Limit < 0:
+		return store.PurgeResult{}, fmt.Errorf("privacy: requests: negative limit: %w", store.ErrInvalid)
+	}
+	if q.Before.IsZero() {
+		return store.PurgeResult{}, nil
+	}
+	limit := cmp.Or(q.Limit, store.DefaultPurgeLimit)
+	ended, err := p.rs.cfg.Storage.FindRequests(ctx, RequestQuery{Tenant: q.Tenant, Status: []RequestStatus{StatusCompleted, StatusDenied}})
+	if err != nil {
+		return store.PurgeResult{}, fmt.Errorf("privacy: requests: %w", err)
+	}
+	due := slices.DeleteFunc(ended, func(r Request) bool {
+		return q.Channel != "" && r.Address.Channel != q.Channel || !r.Completed.Before(q.Before) ||
+			slices.Contains(q.Except, r.Subject) || !r.identifies()
+	})
+	slices.SortFunc(due, func(a, b Request) int {
+		return cmp.Or(a.Completed.Compare(b.Completed), strings.Compare(string(a.ID), string(b.ID)))
+	})
+	var res store.PurgeResult
+	if len(due) > limit {
+		due, res.More = due[:limit], true
+	}
+	for _, r := range due {
+		_, err := p.rs.update(ctx, r.ID, func(x *Request) error {
+			if x.Status.Open() || !x.identifies() || slices.Contains(q.Except, x.Subject) {
+				return errUnchanged
+			}
+			x.forget()
+			x.Subject = ""
+			return nil
+		})
+		if errors.Is(err, errUnchanged) {
+			continue
+		} else if err != nil {
+			return res, err
+		}
+		res.Records++
+	}
+	return res, nil
+}
+
+// errUnchanged ends an update that finds nothing to change.
+var errUnchanged = errors.New("privacy: unchanged")
 
 // LogFiles is the [ClassPurger] of [ClassLogs] for log files that the host
 // rotates into a directory: wagent logs through the host's slog handler,

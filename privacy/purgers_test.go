@@ -241,3 +241,90 @@ func TestLogFiles(t *testing.T) {
 		assert.Equal(t, []string{"wagent-2.log.gz"}, names(t, dir))
 	})
 }
+
+func TestRequestPurgerAnonymizesAnsweredRequests(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t, func(c *privacy.RequestsConfig) { c.Rectifier = &rectifier{} })
+	officer := "privacy_officer:luis"
+	denied, err := e.requests.Submit(ctx, privacy.Submission{Type: privacy.RequestAccess, Address: e.rosa})
+	require.NoError(t, err)
+	denied, err = e.requests.Deny(ctx, denied.ID, officer, "manifestly_unfounded")
+	require.NoError(t, err)
+	done, err := e.requests.Submit(ctx, privacy.Submission{Type: privacy.RequestRectification, Address: e.rosa, Verified: true, Actor: officer,
+		Rectify: &channel.Profile{Name: "Rosa Quispe Mamani"}})
+	require.NoError(t, err)
+	require.NotNil(t, done.Rectify)
+	held, err := e.requests.Submit(ctx, privacy.Submission{Type: privacy.RequestAccess, Address: e.juan, Verified: true, Actor: officer})
+	require.NoError(t, err)
+	held, err = e.requests.Deny(ctx, held.ID, officer, "duplicate")
+	require.NoError(t, err)
+	open, err := e.requests.Submit(ctx, privacy.Submission{Type: privacy.RequestObjection, Address: e.rosa})
+	require.NoError(t, err)
+	_, err = e.holds.Place(ctx, privacy.Hold{Tenant: shop, Subject: held.Subject, Reason: "dispute 2026-7", PlacedBy: "legal:maria"})
+	require.NoError(t, err)
+	e.clk.Add(privacy.DefaultRequestRetention - day)
+	done, err = e.requests.Fulfil(ctx, done.ID, officer)
+	require.NoError(t, err)
+	require.Equal(t, privacy.StatusCompleted, done.Status)
+	e.clk.Add(2 * day)
+
+	policy, err := privacy.NewPolicy(privacy.RetentionConfig{})
+	require.NoError(t, err)
+	r, err := privacy.NewRetentionRunner(privacy.RetentionRunnerConfig{
+		Policy: policy, Tenants: privacy.StaticTenants(shop), Holds: e.holds, BatchSize: 1, Pause: -1, Now: e.clk.Now,
+		Purgers: map[privacy.DataClass]privacy.ClassPurger{privacy.ClassRequests: privacy.RequestPurger(e.requests)},
+	})
+	require.NoError(t, err)
+	rc, err := r.Run(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[privacy.DataClass]int{privacy.ClassRequests: 1}, rc.Classes, "one request was answered over two years ago")
+
+	got, err := e.requests.Request(ctx, denied.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.Subject, "the subject of an old answered request is gone")
+	assert.Empty(t, got.Address.User)
+	assert.Equal(t, channel.WhatsApp, got.Address.Channel, "the channel stays")
+	assert.Equal(t, shop, got.Tenant)
+	assert.Equal(t, privacy.StatusDenied, got.Status, "the record that it was answered, and how, stays")
+	assert.Equal(t, "manifestly_unfounded", got.Reason)
+	assert.Equal(t, denied.Received, got.Received)
+	assert.Equal(t, denied.Completed, got.Completed)
+	assert.Equal(t, denied.Due, got.Due)
+	for _, id := range []privacy.RequestID{done.ID, held.ID, open.ID} {
+		got, err := e.requests.Request(ctx, id)
+		require.NoError(t, err)
+		assert.NotEmpty(t, got.Subject, "recent, held and open requests keep their subject")
+		assert.NotEmpty(t, got.Address.User)
+	}
+
+	rc, err = r.Run(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, rc.Total(), "a second run changes nothing")
+
+	e.clk.Add(privacy.DefaultRequestRetention)
+	rc, err = r.Run(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rc.Total(), "the rectification, answered later, goes in its turn; the held and the open requests stay")
+	got, err = e.requests.Request(ctx, done.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.Subject)
+	assert.Empty(t, got.Address.User)
+	assert.Equal(t, privacy.StatusCompleted, got.Status)
+
+	_, err = privacy.NewRetentionRunner(privacy.RetentionRunnerConfig{
+		Policy:  mustPolicy(t, privacy.RetentionConfig{Defaults: map[privacy.DataClass]privacy.Rule{privacy.ClassRequests: {Keep: day, Action: privacy.ActionDelete}}}),
+		Tenants: privacy.StaticTenants(shop), Purgers: map[privacy.DataClass]privacy.ClassPurger{privacy.ClassRequests: privacy.RequestPurger(e.requests)},
+	})
+	assert.ErrorIs(t, err, store.ErrInvalid, "requests are anonymized, never deleted")
+	_, err = privacy.RequestPurger(e.requests).PurgeClass(ctx, privacy.ClassQuery{Tenant: shop, Class: privacy.ClassTickets, Action: privacy.ActionAnonymize, Before: e.clk.Now()})
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	_, err = privacy.RequestPurger(nil).PurgeClass(ctx, privacy.ClassQuery{Tenant: shop, Class: privacy.ClassRequests, Action: privacy.ActionAnonymize, Before: e.clk.Now()})
+	assert.ErrorIs(t, err, store.ErrInvalid)
+}
+
+func mustPolicy(t *testing.T, c privacy.RetentionConfig) *privacy.Policy {
+	t.Helper()
+	p, err := privacy.NewPolicy(c)
+	require.NoError(t, err)
+	return p
+}

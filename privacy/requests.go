@@ -137,6 +137,19 @@ type Request struct {
 	Version int `json:"version"`
 }
 
+// forget removes from r what identifies its subject: the user id, the
+// message that made the request, the verification state and any
+// rectification.
+func (r *Request) forget() {
+	r.Address.User, r.Evidence, r.Verification, r.Rectify = "", Evidence{}, Verification{}, nil
+}
+
+// identifies reports whether r holds anything [Request.forget] removes, or
+// its subject.
+func (r *Request) identifies() bool {
+	return r.Address.User != "" || r.Evidence != Evidence{} || len(r.Verification.CodeHash) > 0 || r.Rectify != nil || r.Subject != ""
+}
+
 // Clone returns a copy of r sharing no memory with it.
 func (r Request) Clone() Request {
 	r.Purposes = slices.Clone(r.Purposes)

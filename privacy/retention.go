@@ -28,6 +28,10 @@ const (
 	// WhatsApp messages" (WpAsis); "Interaction history (limited to the
 	// last 10 messages for context)" (CloudXperience).
 	DefaultContentWindow = 24 * time.Hour
+	// DefaultRequestRetention keeps who made an answered data-subject
+	// request 24 months, the record of consumer requests the CCPA
+	// regulations require (11 CCR § 7101), then anonymizes it.
+	DefaultRequestRetention = 2 * 365 * 24 * time.Hour
 )
 
 // RetentionConfig configures a retention [Policy]. The zero value gives
@@ -48,7 +52,7 @@ type RetentionConfig struct {
 
 // DataClasses returns every data class.
 func DataClasses() []DataClass {
-	return []DataClass{ClassContent, ClassMedia, ClassMetadata, ClassLogs, ClassTickets, ClassConsent, ClassAudit}
+	return []DataClass{ClassContent, ClassMedia, ClassMetadata, ClassLogs, ClassTickets, ClassConsent, ClassAudit, ClassRequests}
 }
 
 // DefaultRules returns the rule of each class when nothing overrides it:
@@ -74,6 +78,10 @@ func DataClasses() []DataClass {
 //     7(1)); erasure removes the evidence.
 //   - audit: kept; it is the proof of what was done with personal data and
 //     holds none but opaque ids.
+//   - requests: answered data-subject requests are kept whole
+//     [DefaultRequestRetention], then anonymized: the record that a
+//     request was answered, and how, stays. Give the runner
+//     Purgers[ClassRequests] = [RequestPurger](requests).
 func DefaultRules(metadataOnly bool, window time.Duration) map[DataClass]Rule {
 	rules := map[DataClass]Rule{
 		ClassContent:  {Action: ActionAnonymize},
@@ -83,6 +91,7 @@ func DefaultRules(metadataOnly bool, window time.Duration) map[DataClass]Rule {
 		ClassTickets:  {Action: ActionDelete},
 		ClassConsent:  {Action: ActionDelete},
 		ClassAudit:    {Action: ActionDelete},
+		ClassRequests: {Keep: DefaultRequestRetention, Action: ActionAnonymize},
 	}
 	if metadataOnly {
 		if window <= 0 {

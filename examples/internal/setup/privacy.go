@@ -119,10 +119,12 @@ func (p *Privacy) MountStaff(mux *http.ServeMux, a *agent.Agent, st store.Conver
 
 // Retention returns the runner of the retention policy over st for
 // tenants: the defaults of [privacy.DefaultRules] (system logs 90 days,
-// media 30), and with metadataOnly message content and media kept only
-// for [privacy.DefaultContentWindow]. Legal holds are honoured and each
-// run's receipt lands in the audit log. st must be a [store.Purger] (the
-// built-in stores are).
+// media 30, answered data-subject requests anonymized after two years),
+// and with metadataOnly message content and media kept only for
+// [privacy.DefaultContentWindow]. Legal holds are honoured and each run's
+// receipt lands in the audit log. st must be a [store.Purger] (the
+// built-in stores are); its closed tickets are purged too when it is a
+// [store.TicketPurger].
 func (p *Privacy) Retention(st store.ConversationStore, tenants []channel.TenantID, metadataOnly bool, log *slog.Logger) (*privacy.RetentionRunner, error) {
 	purger, ok := store.Capability[store.Purger](st)
 	if !ok {
@@ -132,8 +134,12 @@ func (p *Privacy) Retention(st store.ConversationStore, tenants []channel.Tenant
 	if err != nil {
 		return nil, err
 	}
+	purgers := map[privacy.DataClass]privacy.ClassPurger{privacy.ClassRequests: privacy.RequestPurger(p.Requests)}
+	if tp, ok := store.Capability[store.TicketPurger](st); ok {
+		purgers[privacy.ClassTickets] = privacy.TicketPurger(tp)
+	}
 	return privacy.NewRetentionRunner(privacy.RetentionRunnerConfig{
-		Store: purger, Policy: policy, Tenants: privacy.StaticTenants(tenants...),
+		Store: purger, Purgers: purgers, Policy: policy, Tenants: privacy.StaticTenants(tenants...),
 		Holds: p.Holds, Audit: p.Audit, Logger: log,
 	})
 }
