@@ -1,23 +1,19 @@
 package whatsapp
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/wagent/wagent/channel"
-	"github.com/wagent/wagent/internal/logkey"
 	"github.com/wagent/wagent/internal/meta"
 )
 
@@ -211,13 +207,12 @@ type Stats struct {
 type Client struct {
 	creds         Credentials
 	base          string // BaseURL + "/" + Version
-	http          *http.Client
 	appSecret     string
 	throughput    int
 	pairInterval  time.Duration
 	pairBurst     int
 	maxAttempts   int
-	backoff       meta.Backoff
+	caller        meta.Caller
 	retryDelay    time.Duration
 	maxMediaBytes int64
 	linkPreviews  bool
@@ -289,7 +284,6 @@ func New(creds Credentials, opts *Options) (*Client, error) {
 	c := &Client{
 		creds:         creds,
 		base:          o.BaseURL + "/" + o.Version,
-		http:          o.HTTPClient,
 		appSecret:     o.AppSecret,
 		throughput:    cmp.Or(o.Throughput, DefaultThroughput),
 		pairInterval:  cmp.Or(o.PairInterval, DefaultPairInterval),
@@ -302,11 +296,23 @@ func New(creds Credentials, opts *Options) (*Client, error) {
 		hooks:         o.Hooks,
 		accounts:      o.Accounts,
 	}
-	c.backoff = meta.Backoff{Base: c.retryDelay, Max: cmp.Or(o.MaxRetryDelay, DefaultMaxRetryDelay)}
-	if c.http == nil {
+	hc := o.HTTPClient
+	if hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = DefaultResponseTimeout
-		c.http = &http.Client{Transport: t}
+		hc = &http.Client{Transport: t}
+	}
+	c.caller = meta.Caller{
+		Channel:  channel.WhatsApp,
+		HTTP:     hc,
+		Backoff:  meta.Backoff{Base: c.retryDelay, Max: cmp.Or(o.MaxRetryDelay, DefaultMaxRetryDelay)},
+		Classify: classify,
+		MaxAttempts: func(e *channel.Error) int {
+			if retryOnce(e.Code) {
+				return 2
+			}
+			return 0
+		},
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -439,98 +445,30 @@ type callResult struct {
 // *channel.Error for every failure but a done context.
 //
 // Requests whose outcome is unknown, because the connection failed after
-// the request was written, are never retried: the API may have acted on
-// them. Their error wraps [ErrUncertain].
+// the request was written, are retried only when cl.idempotent: the API
+// may have acted on them. Their error wraps [ErrUncertain].
 func (c *Client) call(ctx context.Context, cl call, out any) (callResult, error) {
-	res := callResult{}
-	attempts := max(1, cl.attempts)
-	var last *channel.Error
-	var hint time.Duration // the wait the last failure calls for
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			wait := max(c.backoff.Delay(attempt-1), last.RetryAfter, hint)
-			if !meta.Fits(ctx, wait) {
-				return res, last
-			}
-			if err := meta.Sleep(ctx, wait); err != nil {
-				return res, errors.Join(last, err)
-			}
-			if cl.before != nil {
-				if err := cl.before(ctx); err != nil {
-					return res, errors.Join(last, err)
-				}
-			}
+	caller := c.caller
+	caller.Observe = func(a meta.Attempt) {
+		c.n.requests.Add(1)
+		if a.Number > 1 {
 			c.n.retries.Add(1)
 		}
-		res.attempts = attempt
-		body, hdr, err := c.do(ctx, cl, attempt, out)
-		if err == nil {
-			res.body, res.header = body, hdr
-			return res, nil
-		}
-		var ce *channel.Error
-		if !errors.As(err, &ce) {
-			return res, err // the context is done
-		}
-		ce.Attempts = attempt
-		last = ce
-		// The limiters learn from every failure, retried or not, so that
-		// the next message to the user or number waits too.
-		if cl.onError != nil {
-			hint = cl.onError(ce)
-			ce.RetryAfter = max(ce.RetryAfter, hint)
-		}
-		if attempt >= attempts || !retryable(ce, cl.idempotent) || attempt >= 2 && retryOnce(ce.Code) {
-			return res, ce
+		a.Log(ctx, c.log, "whatsapp: request", cl.tenant)
+		if h := c.hooks.Request; h != nil {
+			h(RequestInfo{Tenant: cl.tenant, Op: cl.op, Attempt: a.Number, HTTPStatus: a.Status, Code: a.Code, Duration: a.Elapsed, Err: a.Err})
 		}
 	}
-}
-
-func retryable(e *channel.Error, idempotent bool) bool {
-	if !idempotent && errors.Is(e, ErrUncertain) {
-		return false
-	}
-	return channel.Retryable(e)
-}
-
-// do makes one request.
-func (c *Client) do(ctx context.Context, cl call, attempt int, out any) (io.ReadCloser, http.Header, error) {
-	start := time.Now()
-	c.n.requests.Add(1)
-	info := RequestInfo{Tenant: cl.tenant, Op: cl.op, Attempt: attempt}
-	body, hdr, err := c.roundTrip(ctx, cl, &info, out)
-	info.Duration = time.Since(start)
-	info.Err = err
-	var ce *channel.Error
-	if errors.As(err, &ce) {
-		info.Code = ce.Code
-	}
-	level := slog.LevelDebug
-	if err != nil {
-		level = slog.LevelWarn
-	}
-	c.log.LogAttrs(ctx, level, "whatsapp: request",
-		slog.String(logkey.Tenant, string(cl.tenant)),
-		slog.String(logkey.Op, cl.op),
-		slog.Int(logkey.Attempt, attempt),
-		slog.Int(logkey.HTTPStatus, info.HTTPStatus),
-		slog.Int(logkey.Code, info.Code),
-		slog.Duration(logkey.Duration, info.Duration),
-		slog.Any(logkey.Error, err))
-	if h := c.hooks.Request; h != nil {
-		h(info)
-	}
-	return body, hdr, err
-}
-
-func (c *Client) roundTrip(ctx context.Context, cl call, info *RequestInfo, out any) (io.ReadCloser, http.Header, error) {
 	creds := c.creds
 	if cl.creds != nil {
 		creds = cl.creds
 	}
 	token, err := tokenOf(ctx, creds, cl.tenant)
 	if err != nil {
-		return nil, nil, err
+		if ctx.Err() == nil {
+			caller.Observe(meta.Attempt{Op: cl.op, Number: 1, Err: err})
+		}
+		return callResult{}, err
 	}
 	u := cl.rawURL
 	if u == "" {
@@ -543,78 +481,13 @@ func (c *Client) roundTrip(ctx context.Context, cl call, info *RequestInfo, out 
 			u += sep + "appsecret_proof=" + meta.AppSecretProof(token, c.appSecret)
 		}
 	}
-	var rd io.Reader
-	if cl.body != nil {
-		rd = bytes.NewReader(cl.body)
-	}
-	// wrote records whether the request reached the wire, to tell a
-	// failure that certainly did nothing from one that may have.
-	var wrote atomic.Bool
-	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) {
-			if i.Err == nil {
-				wrote.Store(true)
-			}
-		},
+	res, err := caller.Do(ctx, meta.Call{
+		Op: cl.op, Method: cl.method, URL: u, Body: cl.body, ContentType: cl.contentType,
+		Token: token, Auth: cl.auth, Header: cl.header,
+		Attempts: cl.attempts, Idempotent: cl.idempotent, Before: cl.before, OnError: cl.onError,
+		Out: out, Stream: cl.stream,
 	})
-	req, err := http.NewRequestWithContext(tctx, cl.method, u, rd)
-	if err != nil {
-		return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrInvalidMessage, Err: errors.New("whatsapp: building the request failed")}
-	}
-	for k, v := range cl.header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", cmp.Or(cl.auth, "Bearer")+" "+token)
-	if cl.contentType != "" {
-		req.Header.Set("Content-Type", cl.contentType)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, c.transportErr(ctx, cl, err, wrote.Load())
-	}
-	info.HTTPStatus = resp.StatusCode
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if cl.stream {
-			return resp.Body, resp.Header, nil
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable, HTTPStatus: resp.StatusCode,
-				Err: fmt.Errorf("%w: reading the answer failed", ErrUncertain)}
-		}
-		if out != nil {
-			if err := json.Unmarshal(data, out); err != nil {
-				return nil, nil, &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable, HTTPStatus: resp.StatusCode,
-					Err: fmt.Errorf("%w: the answer is not the expected JSON", ErrUncertain)}
-			}
-		}
-		return nil, resp.Header, nil
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return nil, nil, classify(resp.StatusCode, resp.Header, data, time.Now())
-}
-
-// transportErr classifies a request that got no answer. Before the request
-// was written nothing happened, and it may be retried; after, the API may
-// have acted on it, and the error wraps ErrUncertain. The URL, which may
-// carry appsecret_proof, is left out.
-func (c *Client) transportErr(ctx context.Context, cl call, err error, wrote bool) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if ctx.Err() != nil && !wrote {
-		return ctx.Err()
-	}
-	e := &channel.Error{Channel: channel.WhatsApp, Kind: channel.ErrUnavailable}
-	if wrote {
-		e.Err = fmt.Errorf("%w: %s %s: %w", ErrUncertain, cl.method, cl.op, err)
-	} else {
-		e.Err = fmt.Errorf("whatsapp: %s %s: %w", cl.method, cl.op, err)
-	}
-	return e
+	return callResult{attempts: res.Attempts, body: res.Stream, header: res.Header}, err
 }
 
 func tokenOf(ctx context.Context, creds Credentials, tenant channel.TenantID) (string, error) {

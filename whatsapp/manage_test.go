@@ -3,11 +3,13 @@ package whatsapp_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -763,4 +765,33 @@ func TestTemplateCheckConcurrent(t *testing.T) {
 	}
 	assert.Len(t, api.Sent(), n)
 	assert.Len(t, api.Filter("templates"), 1, "concurrent checks share one fetch")
+}
+
+// The upload of a file at offset 0 is idempotent: repeating it after the
+// connection dropped cannot store the file twice, so it is repeated, with
+// the OAuth scheme and the offset header each time.
+func TestUploadRepeatedAfterHangUp(t *testing.T) {
+	var api *whatsapptest.Server
+	var ops []string
+	c, api, acct := newManaged(t, &whatsapp.Options{MaxAttempts: 3, RetryDelay: time.Millisecond, Hooks: whatsapp.Hooks{Request: func(r whatsapp.RequestInfo) {
+		ops = append(ops, fmt.Sprintf("%s#%d uncertain=%t", r.Op, r.Attempt, errors.Is(r.Err, whatsapp.ErrUncertain)))
+		if r.Op == "upload.session" {
+			api.ScriptManagement(whatsapptest.Response{Hang: true})
+		}
+	}}})
+	data := []byte("\xff\xd8\xff\xe0 fake jpeg bytes")
+	h, err := c.UploadFile(t.Context(), acct, appID, data, "image/jpeg")
+	require.NoError(t, err, "the upload is repeated after the hang-up")
+	assert.Equal(t, []string{"upload.session#1 uncertain=false", "upload.file#1 uncertain=true", "upload.file#2 uncertain=false"}, ops)
+	up := api.Filter("upload.file")
+	require.Len(t, up, 2)
+	for _, r := range up {
+		assert.Equal(t, "OAuth "+wabaToken, r.Header.Get("Authorization"))
+		assert.Equal(t, "0", r.Header.Get("File_offset"))
+		assert.Equal(t, data, r.Body)
+	}
+	u, ok := api.UploadOf(h)
+	require.True(t, ok)
+	assert.Equal(t, data, u.Content)
+	assert.Equal(t, int64(1), c.Stats().Retries)
 }

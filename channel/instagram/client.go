@@ -15,7 +15,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wagent/wagent/channel"
-	"github.com/wagent/wagent/internal/logkey"
 	"github.com/wagent/wagent/internal/meta"
 )
 
@@ -392,18 +391,7 @@ func (c *Client) call(ctx context.Context, tenant channel.TenantID, cl meta.Call
 		if a.Number > 1 {
 			c.n.retries.Add(1)
 		}
-		level := slog.LevelDebug
-		if a.Err != nil {
-			level = slog.LevelWarn
-		}
-		c.log.LogAttrs(ctx, level, "instagram: request",
-			slog.String(logkey.Tenant, string(tenant)),
-			slog.String(logkey.Op, a.Op),
-			slog.Int(logkey.Attempt, a.Number),
-			slog.Int(logkey.HTTPStatus, a.Status),
-			slog.Int(logkey.Code, a.Code),
-			slog.Duration(logkey.Duration, a.Elapsed),
-			slog.Any(logkey.Error, a.Err))
+		a.Log(ctx, c.log, "instagram: request", tenant)
 		if h := c.hooks.Request; h != nil {
 			h(RequestInfo{Tenant: tenant, Op: a.Op, Attempt: a.Number, HTTPStatus: a.Status, Code: a.Code, Duration: a.Elapsed, Err: a.Err})
 		}

@@ -2,11 +2,13 @@ package meta
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wagent/wagent/channel"
+	"github.com/wagent/wagent/internal/logkey"
 )
 
 // DefaultMaxAnswerBytes caps the answer to a Graph API call that [Caller]
@@ -42,6 +45,10 @@ type Caller struct {
 	// Observe, when set, is called after every request, from the calling
 	// goroutine.
 	Observe func(Attempt)
+	// MaxAttempts, when set, may lower the attempts a failure allows: a
+	// positive answer n ends the call once n requests were made (the
+	// Cloud API's 131052 is worth one retry, not several).
+	MaxAttempts func(e *channel.Error) int
 }
 
 // Call is one Graph API operation.
@@ -55,8 +62,13 @@ type Call struct {
 	URL         string
 	Body        []byte
 	ContentType string
-	// Token is sent as "Authorization: Bearer <token>".
+	// Token is sent as "Authorization: <Auth> <token>".
 	Token string
+	// Auth is the Authorization scheme; empty means "Bearer" (the
+	// resumable upload API wants "OAuth").
+	Auth string
+	// Header holds extra request headers (the upload's file_offset).
+	Header http.Header
 	// Attempts bounds the requests made; 0 means 1.
 	Attempts int
 	// Idempotent calls are retried even when their outcome is unknown
@@ -97,8 +109,25 @@ type Attempt struct {
 	Err     error // the classified failure, nil on success
 }
 
+// Log logs a as one line named msg ("whatsapp: request") with tenant:
+// at debug level on success, warn on failure.
+func (a Attempt) Log(ctx context.Context, log *slog.Logger, msg string, tenant channel.TenantID) {
+	level := slog.LevelDebug
+	if a.Err != nil {
+		level = slog.LevelWarn
+	}
+	log.LogAttrs(ctx, level, msg,
+		slog.String(logkey.Tenant, string(tenant)),
+		slog.String(logkey.Op, a.Op),
+		slog.Int(logkey.Attempt, a.Number),
+		slog.Int(logkey.HTTPStatus, a.Status),
+		slog.Int(logkey.Code, a.Code),
+		slog.Duration(logkey.Duration, a.Elapsed),
+		slog.Any(logkey.Error, a.Err))
+}
+
 // Do makes the call, retrying failures that [channel.Retryable] accepts, up
-// to Call.Attempts requests. The wait before retry n is the longest of
+// to Call.Attempts requests (or fewer, as Caller.MaxAttempts says). The wait before retry n is the longest of
 // Backoff.Delay(n), the answer's RetryAfter and what OnError asked for; a
 // wait that would outlast ctx's deadline is not made and the last failure
 // returned at once. A request whose outcome is unknown is retried only when
@@ -140,7 +169,7 @@ func (c *Caller) Do(ctx context.Context, cl Call) (Result, error) {
 			hint = cl.OnError(ce)
 			ce.RetryAfter = max(ce.RetryAfter, hint)
 		}
-		if attempt >= attempts || !retryable(ce, cl.Idempotent) {
+		if attempt >= attempts || !retryable(ce, cl.Idempotent) || c.MaxAttempts != nil && capped(attempt, c.MaxAttempts(ce)) {
 			return res, ce
 		}
 	}
@@ -155,6 +184,9 @@ func retryable(e *channel.Error, idempotent bool) bool {
 	}
 	return channel.Retryable(e)
 }
+
+// capped reports whether attempt reached a positive limit.
+func capped(attempt, limit int) bool { return limit > 0 && attempt >= limit }
 
 func (c *Caller) once(ctx context.Context, cl Call, attempt int, res *Result) error {
 	start := time.Now()
@@ -191,8 +223,11 @@ func (c *Caller) roundTrip(ctx context.Context, cl Call, res *Result) error {
 	if err != nil {
 		return &channel.Error{Channel: c.Channel, Kind: channel.ErrInvalidMessage, Err: fmt.Errorf("%s: building the %s request failed", c.Channel, cl.Op)}
 	}
+	for k, v := range cl.Header {
+		req.Header[k] = v
+	}
 	if cl.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+cl.Token)
+		req.Header.Set("Authorization", cmp.Or(cl.Auth, "Bearer")+" "+cl.Token)
 	}
 	if cl.ContentType != "" {
 		req.Header.Set("Content-Type", cl.ContentType)

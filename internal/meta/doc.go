@@ -19,5 +19,7 @@
 // # Privacy
 //
 // Signatures are checked over the raw request bytes, before anything is
-// parsed, and secrets are compared in constant time. Nothing here logs.
+// parsed, and secrets are compared in constant time. Nothing here logs but
+// [Attempt.Log], through the logger it is given; an Attempt holds no
+// token, URL or body.
 package meta

@@ -354,6 +354,33 @@ func TestCaller(t *testing.T) {
 		require.ErrorAs(t, err, &ce)
 		assert.Equal(t, 2, ce.Attempts)
 	})
+	t.Run("extra headers and another scheme", func(t *testing.T) {
+		var got http.Header
+		c, _, _ := caller(t, func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() })
+		_, err := c.Do(t.Context(), Call{Op: "upload.file", Method: http.MethodPost, URL: urlOf(c), Token: "tok", Auth: "OAuth",
+			Header: http.Header{"File_offset": {"0"}}})
+		require.NoError(t, err)
+		assert.Equal(t, "OAuth tok", got.Get("Authorization"))
+		assert.Equal(t, []string{"0"}, got["File_offset"], "the header is sent as given")
+	})
+	t.Run("MaxAttempts lowers the attempts of a failure", func(t *testing.T) {
+		c, _, n := caller(t, graphErr(500, 7), graphErr(500, 7), graphErr(500, 7))
+		c.MaxAttempts = func(e *channel.Error) int {
+			if e.Code == 7 {
+				return 2
+			}
+			return 0
+		}
+		_, err := c.Do(t.Context(), Call{Op: "send", Method: http.MethodPost, URL: urlOf(c), Attempts: 5})
+		require.ErrorIs(t, err, channel.ErrUnavailable)
+		assert.Equal(t, 2, n(), "code 7 is worth one retry")
+
+		c, _, n = caller(t, graphErr(500, 8), graphErr(500, 8))
+		c.MaxAttempts = func(*channel.Error) int { return 0 }
+		_, err = c.Do(t.Context(), Call{Op: "send", Method: http.MethodPost, URL: urlOf(c), Attempts: 3})
+		require.NoError(t, err)
+		assert.Equal(t, 3, n(), "no limit: Call.Attempts bounds the call")
+	})
 	t.Run("stream", func(t *testing.T) {
 		c, _, _ := caller(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "content") })
 		res, err := c.Do(t.Context(), Call{Op: "download", Method: http.MethodGet, URL: urlOf(c), Stream: true})
