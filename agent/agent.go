@@ -57,6 +57,9 @@ type Agent struct {
 
 	limits contactLimits
 	leaser store.Leaser // nil unless Config.Instance is set
+	// batcher records a turn's outcome on all its messages in one write;
+	// nil when the store cannot.
+	batcher store.ProcessingBatcher
 	priv   privacyGates
 	ops    operators // subscribers and the idle sweep (operator.go)
 	n      counters
@@ -86,6 +89,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Instance != "" {
 		a.leaser, _ = store.Capability[store.Leaser](cfg.Store)
 	}
+	a.batcher, _ = store.Capability[store.ProcessingBatcher](cfg.Store)
 	for _, t := range cfg.Tools {
 		def := t.Definition()
 		a.tools[def.Name] = t

@@ -558,6 +558,25 @@ func (t *turn) record(role store.Role, parts []llm.Part, out *channel.Outbound) 
 // finish records the outcome of the turn on each of its messages, and
 // reports whether they stay pending for another attempt. A message whose
 // attempts are used up fails for good.
+// recordOutcome sets the processing state of a turn's messages, all of
+// tenant, in one write when the store can, and reports whether any is
+// gone.
+func (a *Agent) recordOutcome(ctx context.Context, tenant channel.TenantID, updates []store.ProcessingUpdate) (gone bool, err error) {
+	if a.batcher != nil && len(updates) > 1 {
+		missing, err := a.batcher.SetProcessingBatch(ctx, tenant, updates)
+		return len(missing) > 0, err
+	}
+	var errs []error
+	for _, u := range updates {
+		if err := a.cfg.Store.SetProcessing(ctx, tenant, u.ID, u.Processing); errors.Is(err, store.ErrNotFound) {
+			gone = true
+		} else if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return gone, errors.Join(errs...)
+}
+
 func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 	a, m := t.a, t.m
 	now := time.Now()
@@ -575,11 +594,12 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), persistTimeout)
 	defer cancel()
-	retried, failed, gone := false, false, false
+	retried, failed := false, false
 	msgs := t.msgs
 	if t.erased {
 		msgs = nil // erased with their subject: nothing to record the outcome on
 	}
+	updates := make([]store.ProcessingUpdate, 0, len(msgs))
 	for _, msg := range msgs {
 		p := store.Processing{Attempts: msg.Processing.Attempts + 1, Reason: out.reason, UpdatedAt: now}
 		switch out.kind {
@@ -596,15 +616,14 @@ func (t *turn) finish(out outcome, d time.Duration) (pending bool) {
 		default:
 			p.State, failed = store.ProcessFailed, true
 		}
-		if err := a.cfg.Store.SetProcessing(pctx, msg.Tenant, msg.ID, p); errors.Is(err, store.ErrNotFound) {
-			// Erased (a data-subject request) or purged while the turn
-			// ran: there is nothing left to record the outcome on, and
-			// nothing to retry.
-			gone = true
-		} else if err != nil {
-			level = slog.LevelError
-			out.err = errors.Join(out.err, fmt.Errorf("agent: recording the outcome: %w", err))
-		}
+		updates = append(updates, store.ProcessingUpdate{ID: msg.ID, Processing: p})
+	}
+	// Messages erased (a data-subject request) or purged while the turn
+	// ran leave nothing to record the outcome on, and nothing to retry.
+	gone, err := a.recordOutcome(pctx, m.Tenant, updates)
+	if err != nil {
+		level = slog.LevelError
+		out.err = errors.Join(out.err, fmt.Errorf("agent: recording the outcome: %w", err))
 	}
 	if gone {
 		if out.kind != Skipped && out.kind != Answered {

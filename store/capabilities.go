@@ -175,3 +175,24 @@ func (m Message) WithoutMedia() (Message, bool) {
 	}
 	return m, removed
 }
+
+// ProcessingBatcher is implemented by stores that set the processing state
+// of several inbound records in one durable write. The agent records the
+// outcome of a turn that answered several messages at once with it: one
+// commit for the turn instead of one per message.
+type ProcessingBatcher interface {
+	// SetProcessingBatch applies each update, in order, to the inbound
+	// record of tenant it names, as [ConversationStore.SetProcessing]
+	// does, atomically: every update or none. Records that do not exist
+	// (erased or purged since they were read, or another tenant's) are
+	// passed by and their ids returned, in the order given; that is no
+	// error. A record that is not inbound is [ErrInvalid], and then
+	// nothing changes. An empty batch changes nothing.
+	SetProcessingBatch(ctx context.Context, tenant channel.TenantID, updates []ProcessingUpdate) (missing []MessageID, err error)
+}
+
+// ProcessingUpdate is one update of a [ProcessingBatcher] batch.
+type ProcessingUpdate struct {
+	ID         MessageID
+	Processing Processing
+}

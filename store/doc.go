@@ -19,8 +19,8 @@
 // erasing the subject erases them.
 //
 // Optional capabilities ([Purger], [Eraser], [Exporter], [Leaser],
-// [ConversationLister], [TicketSystem], [TicketPurger], [Tagger]) are
-// separate interfaces.
+// [ProcessingBatcher], [ConversationLister], [TicketSystem],
+// [TicketPurger], [Tagger]) are separate interfaces.
 // Find them with [Capability], which looks through stores that wrap
 // another ([Wrapper], such as store/sealed) the way [errors.As] looks
 // through wrapped errors, so that a wrapper reports only what the store it

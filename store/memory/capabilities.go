@@ -11,10 +11,11 @@ import (
 )
 
 var (
-	_ store.Purger   = (*Store)(nil)
-	_ store.Eraser   = (*Store)(nil)
-	_ store.Exporter = (*Store)(nil)
-	_ store.Leaser   = (*Store)(nil)
+	_ store.Purger            = (*Store)(nil)
+	_ store.Eraser            = (*Store)(nil)
+	_ store.Exporter          = (*Store)(nil)
+	_ store.Leaser            = (*Store)(nil)
+	_ store.ProcessingBatcher = (*Store)(nil)
 )
 
 // Purge implements [store.Purger]. It scans the records in id order and

@@ -345,6 +345,40 @@ func (s *Store) SetProcessing(ctx context.Context, tenant channel.TenantID, id s
 	if r.Role != store.User {
 		return fmt.Errorf("memory: set processing: message %d is not inbound: %w", id, store.ErrInvalid)
 	}
+	s.setProcessing(r, id, p)
+	return nil
+}
+
+// SetProcessingBatch implements [store.ProcessingBatcher].
+func (s *Store) SetProcessingBatch(ctx context.Context, tenant channel.TenantID, updates []store.ProcessingUpdate) ([]store.MessageID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: set processing: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed()
+	}
+	var missing []store.MessageID
+	for _, u := range updates {
+		switch r := s.record(tenant, u.ID); {
+		case r == nil:
+			missing = append(missing, u.ID)
+		case r.Role != store.User:
+			return nil, fmt.Errorf("memory: set processing: message %d is not inbound: %w", u.ID, store.ErrInvalid)
+		}
+	}
+	for _, u := range updates {
+		if r := s.record(tenant, u.ID); r != nil {
+			s.setProcessing(r, u.ID, u.Processing)
+		}
+	}
+	return missing, nil
+}
+
+// setProcessing replaces the processing state of the inbound record r,
+// whose id is id, and keeps the pending lists. s.mu is held.
+func (s *Store) setProcessing(r *store.Message, id store.MessageID, p store.Processing) {
 	was := r.Processing.State == store.ProcessPending
 	r.Processing = p
 	switch is := p.State == store.ProcessPending; {
@@ -357,7 +391,6 @@ func (s *Store) SetProcessing(ctx context.Context, tenant channel.TenantID, id s
 		s.pending.add(id)
 		c.pending.add(id)
 	}
-	return nil
 }
 
 // UpdateDelivery implements [store.ConversationStore]. It returns

@@ -316,3 +316,7 @@ func BenchmarkTurn(b *testing.B) {
 		}
 	}
 }
+
+func TestProcessingBatcher(t *testing.T) {
+	storetest.RunProcessingBatcher(t, func(t *testing.T) storetest.ProcessingBatcherStore { return newStore(t) })
+}

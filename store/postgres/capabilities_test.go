@@ -28,3 +28,8 @@ func TestLeaser(t *testing.T) {
 	dsn(t)
 	storetest.RunLeaser(t, func(t *testing.T) storetest.LeaserStore { return fresh(t) })
 }
+
+func TestProcessingBatcher(t *testing.T) {
+	dsn(t)
+	storetest.RunProcessingBatcher(t, func(t *testing.T) storetest.ProcessingBatcherStore { return fresh(t) })
+}

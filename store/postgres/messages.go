@@ -426,6 +426,60 @@ func (s *Store) SetProcessing(ctx context.Context, tenant channel.TenantID, id s
 	return nil
 }
 
+// SetProcessingBatch implements [store.ProcessingBatcher]: the updates
+// are one transaction.
+func (s *Store) SetProcessingBatch(ctx context.Context, tenant channel.TenantID, updates []store.ProcessingUpdate) ([]store.MessageID, error) {
+	const op = "set processing"
+	if err := s.start(ctx, op); err != nil {
+		return nil, err
+	}
+	if len(updates) == 0 {
+		return nil, nil
+	}
+	var missing []store.MessageID
+	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, u := range updates {
+			p := u.Processing
+			b.Queue(s.sql(setProcessing), int64(u.ID), tenant, int16(p.State), p.Attempts, p.Reason, ts(micro(p.UpdatedAt)))
+		}
+		res := tx.SendBatch(ctx, b)
+		var none []store.MessageID
+		for _, u := range updates {
+			tag, err := res.Exec()
+			if err != nil {
+				res.Close()
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				none = append(none, u.ID)
+			}
+		}
+		if err := res.Close(); err != nil {
+			return err
+		}
+		for _, id := range none {
+			var role string
+			switch err := tx.QueryRow(ctx, s.sql(roleOf), int64(id), tenant).Scan(&role); {
+			case errors.Is(err, pgx.ErrNoRows):
+				missing = append(missing, id)
+			case err != nil:
+				return err
+			default:
+				return fmt.Errorf("postgres: %s: message %d is not inbound: %w", op, id, store.ErrInvalid)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return missing, nil
+}
+
 // The record UpdateDelivery changes, locked until the transaction ends.
 const (
 	deliveryByID = `SELECT ` + messageCols + `, m.channel IS NOT NULL FROM wagent.messages m

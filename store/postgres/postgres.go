@@ -24,6 +24,7 @@ var (
 	_ store.Eraser            = (*Store)(nil)
 	_ store.Exporter          = (*Store)(nil)
 	_ store.Leaser            = (*Store)(nil)
+	_ store.ProcessingBatcher = (*Store)(nil)
 )
 
 // DefaultSchema is the schema of a Store whose Options leave Schema empty.

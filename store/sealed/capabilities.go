@@ -16,6 +16,7 @@ var (
 	_ store.Eraser             = (*Store)(nil)
 	_ store.Exporter           = (*Store)(nil)
 	_ store.Leaser             = (*Store)(nil)
+	_ store.ProcessingBatcher  = (*Store)(nil)
 	_ store.ConversationLister = (*Store)(nil)
 	_ store.TicketSystem       = (*Store)(nil)
 	_ store.Tagger             = (*Store)(nil)
@@ -121,6 +122,15 @@ func (s *Store) Export(ctx context.Context, tenant channel.TenantID, subject sto
 		return store.Export{}, openError(err)
 	}
 	return ex, nil
+}
+
+// SetProcessingBatch implements [store.ProcessingBatcher]; processing
+// states hold no personal data.
+func (s *Store) SetProcessingBatch(ctx context.Context, tenant channel.TenantID, updates []store.ProcessingUpdate) ([]store.MessageID, error) {
+	if s.batcher == nil {
+		return nil, unsupported("set processing", "ProcessingBatcher")
+	}
+	return s.batcher.SetProcessingBatch(ctx, tenant, updates)
 }
 
 // Lease implements [store.Leaser]; leases hold no personal data.

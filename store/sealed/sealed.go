@@ -49,6 +49,7 @@ type Store struct {
 	eraser   store.Eraser
 	exporter store.Exporter
 	leaser   store.Leaser
+	batcher  store.ProcessingBatcher
 	lister   store.ConversationLister
 	tickets  store.TicketSystem
 	// ticketPurger is set only when the inner store keeps tickets too.
@@ -87,6 +88,7 @@ func New(inner store.ConversationStore, keys *seal.Keyring, ks seal.KeyStorage, 
 	s.eraser, _ = store.Capability[store.Eraser](inner)
 	s.exporter, _ = store.Capability[store.Exporter](inner)
 	s.leaser, _ = store.Capability[store.Leaser](inner)
+	s.batcher, _ = store.Capability[store.ProcessingBatcher](inner)
 	s.lister, _ = store.Capability[store.ConversationLister](inner)
 	s.tickets, _ = store.Capability[store.TicketSystem](inner)
 	if s.tickets != nil {

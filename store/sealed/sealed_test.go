@@ -76,6 +76,11 @@ func suites(t *testing.T, newStore func(t *testing.T) store.ConversationStore) {
 	t.Run("Leaser", func(t *testing.T) {
 		storetest.RunLeaser(t, func(t *testing.T) storetest.LeaserStore { return newStore(t).(storetest.LeaserStore) })
 	})
+	t.Run("ProcessingBatcher", func(t *testing.T) {
+		storetest.RunProcessingBatcher(t, func(t *testing.T) storetest.ProcessingBatcherStore {
+			return newStore(t).(storetest.ProcessingBatcherStore)
+		})
+	})
 	t.Run("Lister", func(t *testing.T) {
 		storetest.RunLister(t, func(t *testing.T) storetest.ListerStore { return newStore(t).(storetest.ListerStore) })
 	})

@@ -281,25 +281,69 @@ func (s *Store) SetProcessing(ctx context.Context, tenant channel.TenantID, id s
 		return errClosed
 	}
 	err := s.write(ctx, func(tx *wtx) error {
-		res, err := tx.stmts.setProcessing.Exec(int64(id), string(tenant),
-			int64(p.State), int64(p.Attempts), p.Reason, micros(p.UpdatedAt))
-		if err != nil {
-			return err
+		found, err := tx.setProcessing(tenant, id, p)
+		if err == nil && !found {
+			err = fmt.Errorf("message %d: %w", id, store.ErrNotFound)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		var role string
-		err = tx.stmts.roleOf.QueryRow(int64(id), string(tenant)).Scan(&role)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("message %d: %w", id, store.ErrNotFound)
-		case err != nil:
-			return err
-		}
-		return fmt.Errorf("message %d is not inbound: %w", id, store.ErrInvalid)
+		return err
 	})
 	return s.failed(op, err)
+}
+
+// SetProcessingBatch implements [store.ProcessingBatcher]: the updates
+// are one write, committed with the others of its batch.
+func (s *Store) SetProcessingBatch(ctx context.Context, tenant channel.TenantID, updates []store.ProcessingUpdate) ([]store.MessageID, error) {
+	const op = "set processing"
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return nil, errClosed
+	}
+	if len(updates) == 0 {
+		return nil, nil
+	}
+	var missing []store.MessageID
+	err := s.write(ctx, func(tx *wtx) error {
+		missing = missing[:0]
+		for _, u := range updates {
+			found, err := tx.setProcessing(tenant, u.ID, u.Processing)
+			if err != nil {
+				return err
+			}
+			if !found {
+				missing = append(missing, u.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.failed(op, err)
+	}
+	return missing, nil
+}
+
+// setProcessing replaces the processing state of the inbound record id of
+// tenant and reports whether there is one. A record that is not inbound
+// is [store.ErrInvalid], returned before anything changed.
+func (tx *wtx) setProcessing(tenant channel.TenantID, id store.MessageID, p store.Processing) (bool, error) {
+	res, err := tx.stmts.setProcessing.Exec(int64(id), string(tenant),
+		int64(p.State), int64(p.Attempts), p.Reason, micros(p.UpdatedAt))
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err == nil, err
+	}
+	var role string
+	err = tx.stmts.roleOf.QueryRow(int64(id), string(tenant)).Scan(&role)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return false, fmt.Errorf("message %d is not inbound: %w", id, store.ErrInvalid)
 }
 
 // UpdateDelivery implements [store.ConversationStore]. It reads, merges

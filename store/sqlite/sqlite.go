@@ -23,6 +23,7 @@ var (
 	_ store.Eraser            = (*Store)(nil)
 	_ store.Exporter          = (*Store)(nil)
 	_ store.Leaser            = (*Store)(nil)
+	_ store.ProcessingBatcher = (*Store)(nil)
 )
 
 // Defaults of [Options].

@@ -38,3 +38,7 @@ func TestExporter(t *testing.T) {
 func TestLeaser(t *testing.T) {
 	storetest.RunLeaser(t, func(t *testing.T) storetest.LeaserStore { return newStore(t) })
 }
+
+func TestProcessingBatcher(t *testing.T) {
+	storetest.RunProcessingBatcher(t, func(t *testing.T) storetest.ProcessingBatcherStore { return newStore(t) })
+}
