@@ -60,9 +60,9 @@ type Agent struct {
 	// batcher records a turn's outcome on all its messages in one write;
 	// nil when the store cannot.
 	batcher store.ProcessingBatcher
-	priv   privacyGates
-	ops    operators // subscribers and the idle sweep (operator.go)
-	n      counters
+	priv    privacyGates
+	ops     operators // subscribers and the idle sweep (operator.go)
+	n       counters
 }
 
 // New returns an agent configured by cfg, or an error naming every problem
