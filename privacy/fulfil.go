@@ -27,9 +27,9 @@ var _ ConsentEraser = (*Ledger)(nil)
 
 // Checkpointer is implemented by stores that keep a write-ahead log beside
 // their database file (store/sqlite): Checkpoint moves the log into the
-// file and empties it. An erasure calls it after erasing, so that what
-// was erased does not linger in the log until the next automatic
-// checkpoint.
+// file and empties it. An erasure calls it once everything is erased,
+// the request's own identifiers included, so that what was erased does
+// not linger in the log until the next automatic checkpoint.
 type Checkpointer interface {
 	Checkpoint(ctx context.Context) error
 }
@@ -234,9 +234,34 @@ func (rs *Requests) Fulfil(ctx context.Context, id RequestID, actor string) (Req
 	if err != nil {
 		return Request{}, err
 	}
+	if receipt != nil {
+		rs.checkpoint(ctx, r.Tenant)
+	}
 	rs.audit(ctx, AuditEvent{Actor: actor, Action: action, Tenant: r.Tenant, Subject: r.Subject, Request: r.ID, Counts: counts,
 		Detail: string(r.Type)})
 	return done, nil
+}
+
+// checkpoint empties the write-ahead log of the store and of the request
+// storage when they keep one ([Checkpointer]), once an erasure has
+// removed everything, its request's identifiers included, so that the
+// erased data is gone from disk too. A failure is logged: the rows are
+// gone, and the next checkpoint empties the log.
+func (rs *Requests) checkpoint(ctx context.Context, tenant channel.TenantID) {
+	for _, s := range []any{rs.cfg.Store, rs.cfg.Storage} {
+		cp, ok := s.(Checkpointer)
+		if !ok {
+			continue
+		}
+		if err := cp.Checkpoint(ctx); err != nil {
+			log := rs.cfg.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.LogAttrs(ctx, slog.LevelWarn, "privacy: checkpoint after erasure failed",
+				slog.String(logkey.Tenant, string(tenant)), slog.String(logkey.Op, "erase"), slog.Any(logkey.Error, err))
+		}
+	}
 }
 
 // erase erases r's subject everywhere and returns the receipt.
@@ -257,18 +282,6 @@ func (rs *Requests) erase(ctx context.Context, r Request) (ErasureReceipt, error
 			return ErasureReceipt{}, fmt.Errorf("privacy: erasing from the store: %w", err)
 		}
 		rc.Store = erased
-		if cp, ok := rs.cfg.Store.(Checkpointer); ok {
-			if err := cp.Checkpoint(ctx); err != nil {
-				// The rows are gone; the log is emptied at the next
-				// checkpoint.
-				log := rs.cfg.Logger
-				if log == nil {
-					log = slog.Default()
-				}
-				log.LogAttrs(ctx, slog.LevelWarn, "privacy: checkpoint after erasure failed",
-					slog.String(logkey.Tenant, string(r.Tenant)), slog.String(logkey.Op, "erase"), slog.Any(logkey.Error, err))
-			}
-		}
 		if ce, ok := rs.cfg.Consent.(ConsentEraser); ok {
 			n, err := ce.Erase(ctx, r.Tenant, r.Subject, rs.cfg.ConsentErasure)
 			if err != nil {
