@@ -375,3 +375,44 @@ func (s *Store) LeasePending(ctx context.Context, owner string, d time.Duration,
 	}
 	return leases, nil
 }
+
+// Vacuum reclaims the space of the rows that erasures and purges deleted
+// or rewrote, in every table of the store's schema. A row deleted in
+// PostgreSQL is gone for every query at once, but its bytes stay in the
+// table's file until the space is reused.
+//
+// With full, VACUUM FULL rewrites each table into a new file and removes
+// the old one, so that no byte of an erased or purged row remains in the
+// table files: run it when a privacy promise says erased data is gone
+// from disk, after a batch of erasures or a retention run. It locks each
+// table exclusively while it rewrites it (about a second per hundred
+// thousand rows on a small server), so the store's other calls wait:
+// run it off-peak. Without full, a plain VACUUM marks the space reusable
+// without blocking, and the old bytes stay until they are overwritten.
+// The server's write-ahead log and its backups are aged out by their own
+// settings, which the operator owns.
+func (s *Store) Vacuum(ctx context.Context, full bool) error {
+	const op = "vacuum"
+	if err := s.start(ctx, op); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_class c
+	WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r' ORDER BY c.relname`, s.schema)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	cmd := "VACUUM "
+	if full {
+		cmd = "VACUUM FULL "
+	}
+	for _, t := range tables {
+		if _, err := s.pool.Exec(ctx, cmd+s.schema+"."+pgx.Identifier{t}.Sanitize()); err != nil {
+			return s.fail(ctx, op+" "+t, err)
+		}
+	}
+	return nil
+}
