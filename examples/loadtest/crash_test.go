@@ -3,19 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wagent/wagent/examples/internal/pgtest"
 	"github.com/wagent/wagent/store"
 	"github.com/wagent/wagent/store/postgres"
 	"github.com/wagent/wagent/store/sqlite"
@@ -51,33 +48,7 @@ func sqliteStore(t *testing.T) crashStore {
 // WAGENT_POSTGRES_DSN (the bot uses the store's default schema), dropped
 // when the test ends.
 func postgresStore(t *testing.T) crashStore {
-	dsn := os.Getenv("WAGENT_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("set WAGENT_POSTGRES_DSN to run the crash test on PostgreSQL")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "wagent_crash_" + hex.EncodeToString(b)
-	admin, err := pgx.Connect(t.Context(), dsn)
-	require.NoError(t, err)
-	_, err = admin.Exec(t.Context(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	admin.Close(context.Background())
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if !assert.NoError(t, err) {
-			return
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-		assert.NoError(t, err)
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err, "WAGENT_POSTGRES_DSN must be a URL")
-	u.Path = "/" + name
-	own := u.String()
+	own := pgtest.FreshDatabase(t, "wagent_crash_")
 	return crashStore{spec: "postgres:" + own, open: func(ctx context.Context) (store.ConversationStore, func(), error) {
 		st, err := postgres.Open(ctx, own, &postgres.Options{MaxConns: 2})
 		if err != nil {

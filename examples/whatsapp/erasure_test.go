@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wagent/wagent/examples/internal/pgtest"
 	"github.com/wagent/wagent/privacy"
 	"github.com/wagent/wagent/whatsapp/whatsapptest"
 )
@@ -108,49 +107,12 @@ func TestErasureLeavesNothingOnDisk(t *testing.T) {
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("WAGENT_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("set WAGENT_POSTGRES_DSN to run against PostgreSQL")
-		}
-		dbDSN := freshDatabase(t, dsn)
+		dbDSN := pgtest.FreshDatabase(t, "wagent_erasure_")
 		erasureLeavesNothing(t, "postgres:"+dbDSN, func(t *testing.T, needle string) []string {
 			t.Helper()
 			return searchTables(t, dbDSN, needle)
 		})
 	})
-}
-
-// freshDatabase creates a database of its own for the test on the server
-// of dsn, dropped when the test ends, and returns its DSN.
-func freshDatabase(t *testing.T, dsn string) string {
-	t.Helper()
-	id := make([]byte, 6)
-	_, err := rand.Read(id)
-	require.NoError(t, err)
-	name := "wagent_erasure_" + hex.EncodeToString(id)
-	conn, err := pgx.Connect(t.Context(), dsn)
-	require.NoError(t, err)
-	_, err = conn.Exec(t.Context(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	conn.Close(context.Background())
-	require.NoError(t, err)
-	// Registered before the bot starts, so run after it stopped.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err, "WAGENT_POSTGRES_DSN must be a postgres:// URL")
-	u.Path = "/" + name
-	return u.String()
 }
 
 // searchTables returns the tables of every schema of the database at dsn
