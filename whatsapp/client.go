@@ -296,15 +296,9 @@ func New(creds Credentials, opts *Options) (*Client, error) {
 		hooks:         o.Hooks,
 		accounts:      o.Accounts,
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = DefaultResponseTimeout
-		hc = &http.Client{Transport: t}
-	}
 	c.caller = meta.Caller{
 		Channel:  channel.WhatsApp,
-		HTTP:     hc,
+		HTTP:     meta.HTTPClient(o.HTTPClient, DefaultResponseTimeout),
 		Backoff:  meta.Backoff{Base: c.retryDelay, Max: cmp.Or(o.MaxRetryDelay, DefaultMaxRetryDelay)},
 		Classify: classify,
 		MaxAttempts: func(e *channel.Error) int {
@@ -472,14 +466,7 @@ func (c *Client) call(ctx context.Context, cl call, out any) (callResult, error)
 	}
 	u := cl.rawURL
 	if u == "" {
-		u = c.base + cl.path
-		if c.appSecret != "" {
-			sep := "?"
-			if strings.Contains(u, "?") {
-				sep = "&"
-			}
-			u += sep + "appsecret_proof=" + meta.AppSecretProof(token, c.appSecret)
-		}
+		u = meta.WithProof(c.base+cl.path, token, c.appSecret)
 	}
 	res, err := caller.Do(ctx, meta.Call{
 		Op: cl.op, Method: cl.method, URL: u, Body: cl.body, ContentType: cl.contentType,

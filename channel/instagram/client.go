@@ -262,15 +262,9 @@ func New(creds Credentials, opts *Options) (*Client, error) {
 		hooks:       o.Hooks,
 		profiles:    profileCache{ttl: cmp.Or(o.ProfileTTL, DefaultProfileTTL), size: cmp.Or(o.ProfileCacheSize, DefaultProfileCacheSize)},
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = DefaultResponseTimeout
-		hc = &http.Client{Transport: t}
-	}
 	c.caller = meta.Caller{
 		Channel:  channel.Instagram,
-		HTTP:     hc,
+		HTTP:     meta.HTTPClient(o.HTTPClient, DefaultResponseTimeout),
 		Backoff:  meta.Backoff{Base: c.retryDelay, Max: cmp.Or(o.MaxRetryDelay, DefaultMaxRetryDelay)},
 		Classify: classify,
 	}
@@ -378,13 +372,7 @@ func (c *Client) call(ctx context.Context, tenant channel.TenantID, cl meta.Call
 		return meta.Result{}, err
 	}
 	cl.Token = token
-	if c.appSecret != "" {
-		sep := "?"
-		if strings.Contains(cl.URL, "?") {
-			sep = "&"
-		}
-		cl.URL += sep + "appsecret_proof=" + meta.AppSecretProof(token, c.appSecret)
-	}
+	cl.URL = meta.WithProof(cl.URL, token, c.appSecret)
 	caller := c.caller
 	caller.Observe = func(a meta.Attempt) {
 		c.n.requests.Add(1)

@@ -23,6 +23,18 @@ import (
 // reads (1 MiB): answers are small JSON objects.
 const DefaultMaxAnswerBytes = 1 << 20
 
+// HTTPClient returns hc, or when hc is nil a client of its own whose
+// transport waits at most responseTimeout for the headers of an answer:
+// the default client of an adapter.
+func HTTPClient(hc *http.Client, responseTimeout time.Duration) *http.Client {
+	if hc != nil {
+		return hc
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = responseTimeout
+	return &http.Client{Transport: t}
+}
+
 // Caller makes Graph API calls for a channel adapter: it sends one request,
 // reads and classifies the answer, and retries the failures worth retrying
 // with backoff and jitter, honouring the API's wait hints, within the

@@ -163,3 +163,10 @@ func TestAppSecretProof(t *testing.T) {
 	assert.Equal(t, p, AppSecretProof("token", "secret"))
 	assert.NotEqual(t, p, AppSecretProof("token2", "secret"))
 }
+
+func TestWithProof(t *testing.T) {
+	p := AppSecretProof("token", "secret")
+	assert.Equal(t, "https://g/v1/me", WithProof("https://g/v1/me", "token", ""), "no secret, no proof")
+	assert.Equal(t, "https://g/v1/me?appsecret_proof="+p, WithProof("https://g/v1/me", "token", "secret"))
+	assert.Equal(t, "https://g/v1/me?fields=name&appsecret_proof="+p, WithProof("https://g/v1/me?fields=name", "token", "secret"))
+}

@@ -85,3 +85,17 @@ func AppSecretProof(token, appSecret string) string {
 	m.Write([]byte(token))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// WithProof returns the URL u of a Graph API call made with token, with
+// its appsecret_proof added to the query when appSecret is set, and u
+// unchanged otherwise.
+func WithProof(u, token, appSecret string) string {
+	if appSecret == "" {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "appsecret_proof=" + AppSecretProof(token, appSecret)
+}
