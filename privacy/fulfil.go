@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -248,10 +249,10 @@ func (rs *Requests) Fulfil(ctx context.Context, id RequestID, actor string) (Req
 // erased data is gone from disk too. A failure is logged: the rows are
 // gone, and the next checkpoint empties the log.
 func (rs *Requests) checkpoint(ctx context.Context, tenant channel.TenantID) {
-	for _, s := range []any{rs.cfg.Store, rs.cfg.Storage} {
+	for i, s := range []any{rs.cfg.Store, rs.cfg.Storage} {
 		cp, ok := s.(Checkpointer)
-		if !ok {
-			continue
+		if !ok || i == 1 && same(rs.cfg.Store, rs.cfg.Storage) {
+			continue // one store keeping both is checkpointed once
 		}
 		if err := cp.Checkpoint(ctx); err != nil {
 			log := rs.cfg.Logger
@@ -262,6 +263,13 @@ func (rs *Requests) checkpoint(ctx context.Context, tenant channel.TenantID) {
 				slog.String(logkey.Tenant, string(tenant)), slog.String(logkey.Op, "erase"), slog.Any(logkey.Error, err))
 		}
 	}
+}
+
+// same reports whether a and b are one value; values of a type that
+// cannot be compared are taken as different.
+func same(a, b any) bool {
+	t := reflect.TypeOf(a)
+	return t != nil && t == reflect.TypeOf(b) && t.Comparable() && a == b
 }
 
 // erase erases r's subject everywhere and returns the receipt.
