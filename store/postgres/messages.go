@@ -426,8 +426,29 @@ func (s *Store) SetProcessing(ctx context.Context, tenant channel.TenantID, id s
 	return nil
 }
 
+// setProcessingBatch applies a batch of processing updates in one
+// statement, so in one round trip and one commit: the batch's rows, one
+// per record (the later update of a record wins), are joined to the
+// inbound records of the tenant. When one of the records is not inbound
+// nothing is updated and that record's id comes back as "bad".
+const setProcessingBatch = `WITH u AS (
+	SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::bigint[], $5::text[], $6::timestamptz[])
+		AS u (id, state, attempts, reason, updated_at)
+), bad AS (
+	SELECT m.id FROM wagent.messages m JOIN u ON m.id = u.id
+	WHERE m.tenant = $1 AND m.role <> 'user' LIMIT 1
+), done AS (
+	UPDATE wagent.messages m
+	SET process_state = u.state, process_attempts = u.attempts, process_reason = u.reason,
+		process_updated_at = u.updated_at
+	FROM u
+	WHERE m.id = u.id AND m.tenant = $1 AND m.role = 'user' AND NOT EXISTS (SELECT 1 FROM bad)
+	RETURNING m.id
+)
+SELECT true, id FROM bad UNION ALL SELECT false, id FROM done`
+
 // SetProcessingBatch implements [store.ProcessingBatcher]: the updates
-// are one transaction.
+// are one statement.
 func (s *Store) SetProcessingBatch(ctx context.Context, tenant channel.TenantID, updates []store.ProcessingUpdate) ([]store.MessageID, error) {
 	const op = "set processing"
 	if err := s.start(ctx, op); err != nil {
@@ -436,70 +457,88 @@ func (s *Store) SetProcessingBatch(ctx context.Context, tenant channel.TenantID,
 	if len(updates) == 0 {
 		return nil, nil
 	}
-	var missing []store.MessageID
-	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, u := range updates {
-			p := u.Processing
-			b.Queue(s.sql(setProcessing), int64(u.ID), tenant, int16(p.State), p.Attempts, p.Reason, ts(micro(p.UpdatedAt)))
+	// One row per record, holding its last update: an UPDATE joined to
+	// several rows for one record would apply any one of them.
+	last := make(map[store.MessageID]int, len(updates))
+	for i, u := range updates {
+		last[u.ID] = i
+	}
+	n := len(last)
+	var (
+		ids      = make([]int64, 0, n)
+		states   = make([]int16, 0, n)
+		attempts = make([]int64, 0, n)
+		reasons  = make([]string, 0, n)
+		times    = make([]pgtype.Timestamptz, 0, n)
+	)
+	for i, u := range updates {
+		if last[u.ID] != i {
+			continue
 		}
-		res := tx.SendBatch(ctx, b)
-		var none []store.MessageID
-		for _, u := range updates {
-			tag, err := res.Exec()
-			if err != nil {
-				res.Close()
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				none = append(none, u.ID)
-			}
-		}
-		if err := res.Close(); err != nil {
-			return err
-		}
-		for _, id := range none {
-			var role string
-			switch err := tx.QueryRow(ctx, s.sql(roleOf), int64(id), tenant).Scan(&role); {
-			case errors.Is(err, pgx.ErrNoRows):
-				missing = append(missing, id)
-			case err != nil:
-				return err
-			default:
-				return fmt.Errorf("postgres: %s: message %d is not inbound: %w", op, id, store.ErrInvalid)
-			}
+		p := u.Processing
+		ids = append(ids, int64(u.ID))
+		states = append(states, int16(p.State))
+		attempts = append(attempts, int64(p.Attempts))
+		reasons = append(reasons, p.Reason)
+		times = append(times, ts(micro(p.UpdatedAt)))
+	}
+	rows, err := s.pool.Query(ctx, s.sql(setProcessingBatch), tenant, ids, states, attempts, reasons, times)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	updated := make(map[store.MessageID]bool, n)
+	var (
+		isBad, bad bool
+		badID, id  int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&isBad, &id}, func() error {
+		if isBad {
+			bad, badID = true, id
+		} else {
+			updated[store.MessageID(id)] = true
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrInvalid) {
-		return nil, err
-	}
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
+	}
+	if bad {
+		return nil, fmt.Errorf("postgres: %s: message %d is not inbound: %w", op, badID, store.ErrInvalid)
+	}
+	var missing []store.MessageID
+	for _, u := range updates {
+		if !updated[u.ID] {
+			missing = append(missing, u.ID)
+		}
 	}
 	return missing, nil
 }
 
-// The record UpdateDelivery changes, locked until the transaction ends.
+// UpdateDelivery reads the record, then writes the merged delivery state
+// only if the record still holds what was read.
 const (
 	deliveryByID = `SELECT ` + messageCols + `, m.channel IS NOT NULL FROM wagent.messages m
-	WHERE m.id = $1 AND m.tenant = $2 FOR UPDATE`
+	WHERE m.id = $1 AND m.tenant = $2`
 	deliveryByProviderID = `SELECT ` + messageCols + `, false FROM wagent.messages m
 	WHERE m.tenant = $1 AND m.provider_id = $2 AND m.channel IS NULL
-	ORDER BY m.id LIMIT 1 FOR UPDATE`
+	ORDER BY m.id LIMIT 1`
 	updateDelivery = `UPDATE wagent.messages
 	SET provider_id = $2, delivery_state = $3, delivery_attempts = $4, delivery_error_code = $5,
 		delivery_error_title = $6, delivery_updated_at = $7
-	WHERE id = $1`
+	WHERE id = $1 AND provider_id = $8 AND delivery_state = $9 AND delivery_attempts = $10
+		AND delivery_error_code = $11 AND delivery_error_title = $12
+		AND delivery_updated_at IS NOT DISTINCT FROM $13`
 )
 
-// UpdateDelivery implements [store.ConversationStore]. It reads the record
-// with a row lock, merges u with [store.Delivery.Merge] and writes the
-// result in one transaction, so that concurrent updates from any number of
-// instances are applied one after another. It returns [store.ErrInvalid]
-// when u has neither ID nor ProviderID, or selects an inbound record. A
-// provider id held by several records finds the oldest of them; inbound
-// records are not found by provider id.
+// UpdateDelivery implements [store.ConversationStore]. It reads the record,
+// merges u with [store.Delivery.Merge] and writes the result with a
+// compare-and-set on the delivery columns it read, reading again when
+// another update came between: concurrent updates from any number of
+// instances are applied one after another, each in two round trips and
+// one commit. It returns [store.ErrInvalid] when u has neither ID nor
+// ProviderID, or selects an inbound record. A provider id held by several
+// records finds the oldest of them; inbound records are not found by
+// provider id.
 func (s *Store) UpdateDelivery(ctx context.Context, tenant channel.TenantID, u store.DeliveryUpdate) (store.Message, error) {
 	const op = "update delivery"
 	if err := s.start(ctx, op); err != nil {
@@ -509,39 +548,50 @@ func (s *Store) UpdateDelivery(ctx context.Context, tenant channel.TenantID, u s
 		return store.Message{}, fmt.Errorf("postgres: %s: id or provider id required: %w", op, store.ErrInvalid)
 	}
 	u.Time = micro(u.Time)
-	var m store.Message
-	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var row pgx.Row
-		if u.ID != 0 {
-			row = tx.QueryRow(ctx, s.sql(deliveryByID), int64(u.ID), tenant)
-		} else {
-			row = tx.QueryRow(ctx, s.sql(deliveryByProviderID), tenant, u.ProviderID)
-		}
-		var inbound bool
-		var err error
-		m, err = scanMessage(rowWith{row, &inbound})
+	for {
+		m, changed, err := s.updateDelivery(ctx, tenant, u)
 		if err != nil {
-			return err
+			return store.Message{}, s.fail(ctx, op, err)
 		}
-		if inbound {
-			return fmt.Errorf("postgres: %s: message %d is inbound: %w", op, m.ID, store.ErrInvalid)
+		if changed {
+			return m, nil
 		}
-		next, changed := m.Delivery.Merge(u)
-		if m.ProviderID == "" && u.ProviderID != "" {
-			m.ProviderID, changed = u.ProviderID, true
-		}
-		if !changed {
-			return nil
-		}
-		m.Delivery = next
-		_, err = tx.Exec(ctx, s.sql(updateDelivery), int64(m.ID), m.ProviderID, int16(next.State), next.Attempts,
-			next.ErrorCode, next.ErrorTitle, ts(next.UpdatedAt))
-		return err
-	})
-	if err != nil {
-		return store.Message{}, s.fail(ctx, op, err)
 	}
-	return m, nil
+}
+
+// updateDelivery makes one attempt at UpdateDelivery, and reports false
+// when another update changed the record after it was read.
+func (s *Store) updateDelivery(ctx context.Context, tenant channel.TenantID, u store.DeliveryUpdate) (store.Message, bool, error) {
+	var row pgx.Row
+	if u.ID != 0 {
+		row = s.pool.QueryRow(ctx, s.sql(deliveryByID), int64(u.ID), tenant)
+	} else {
+		row = s.pool.QueryRow(ctx, s.sql(deliveryByProviderID), tenant, u.ProviderID)
+	}
+	var inbound bool
+	m, err := scanMessage(rowWith{row, &inbound})
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	if inbound {
+		return store.Message{}, false, fmt.Errorf("postgres: update delivery: message %d is inbound: %w", m.ID, store.ErrInvalid)
+	}
+	was, wasProvider := m.Delivery, m.ProviderID
+	next, changed := m.Delivery.Merge(u)
+	if m.ProviderID == "" && u.ProviderID != "" {
+		m.ProviderID, changed = u.ProviderID, true
+	}
+	if !changed {
+		return m, true, nil
+	}
+	m.Delivery = next
+	tag, err := s.pool.Exec(ctx, s.sql(updateDelivery), int64(m.ID), m.ProviderID, int16(next.State), next.Attempts,
+		next.ErrorCode, next.ErrorTitle, ts(next.UpdatedAt),
+		wasProvider, int16(was.State), was.Attempts, was.ErrorCode, was.ErrorTitle, ts(was.UpdatedAt))
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	return m, tag.RowsAffected() == 1, nil
 }
 
 // rowWith scans a row of messageCols followed by one more column into
