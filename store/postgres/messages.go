@@ -549,18 +549,19 @@ func (s *Store) UpdateDelivery(ctx context.Context, tenant channel.TenantID, u s
 	}
 	u.Time = micro(u.Time)
 	for {
-		m, changed, err := s.updateDelivery(ctx, tenant, u)
+		m, done, err := s.updateDelivery(ctx, tenant, u)
 		if err != nil {
 			return store.Message{}, s.fail(ctx, op, err)
 		}
-		if changed {
+		if done {
 			return m, nil
 		}
 	}
 }
 
-// updateDelivery makes one attempt at UpdateDelivery, and reports false
-// when another update changed the record after it was read.
+// updateDelivery makes one attempt at UpdateDelivery and reports whether
+// it is done: false when another update changed the record after it was
+// read, so that the attempt must be made again.
 func (s *Store) updateDelivery(ctx context.Context, tenant channel.TenantID, u store.DeliveryUpdate) (store.Message, bool, error) {
 	var row pgx.Row
 	if u.ID != 0 {
